@@ -1,0 +1,242 @@
+"""Heading-aware chunking: pure functions from one Document to its chunks.
+
+A chunk never crosses a section boundary and never cuts a sentence: sections are split
+into units (sentences of a paragraph, list items, table rows), and units are packed into
+chunks of at most ``max_chars`` (a single longer unit stays whole). Each chunk starts with
+its section heading line, so a passage shown to a patient says what it is about, and both
+the embedding and the keyword index see the heading words (FAQ headings are questions).
+
+A chunk's id is a SHA-256 of its text and metadata: the same text of the same document
+always gets the same id, which is what makes re-ingestion idempotent.
+
+Example:
+    >>> doc = Document(page_content="## Cost\\n\\nIt varies. Ask us.", metadata={"source": "a.md"})
+    >>> [c.page_content for c in chunk_document(doc)]
+    ['## Cost\\n\\nIt varies. Ask us.']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+·•]|\d+[.)])\s+")
+_TABLE_ROW = re.compile(r"^\s*\|")
+# Words whose trailing period does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "al",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "no",
+        "fig",
+        "approx",
+        "inc",
+        "ltd",
+        "co",
+        "jr",
+        "sr",
+        "u.s",
+        "u.k",
+        "a.m",
+        "p.m",
+    ]
+)
+# A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space and an
+# upper-case letter, digit, quote or bracket.
+_SENTENCE_END = re.compile(r"(?<=[.!?])([\"”’)\]]*)\s+(?=[\"“‘(\[]?[A-Z0-9¿¡])")
+
+
+@dataclass(frozen=True)
+class _Unit:
+    text: str
+    sep: str  # what joins it to the previous unit: " " inside a paragraph, "\n" or "\n\n"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading with the blocks of text under it (before the next heading)."""
+
+    heading: str
+    level: int
+    path: tuple[str, ...]
+    blocks: tuple[str, ...]
+
+
+def split_sections(text: str) -> list[Section]:
+    """Split Markdown text at headings; text before the first heading has heading ''."""
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    heading, level = "", 0
+    lines: list[str] = []
+
+    def flush() -> None:
+        blocks = _blocks(lines)
+        if blocks:
+            path = tuple(h for _, h in stack) if heading else ()
+            sections.append(Section(heading, level, path, tuple(blocks)))
+
+    in_fence = False
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if match is None:
+            lines.append(line)
+            continue
+        flush()
+        lines = []
+        level, heading = len(match.group(1)), match.group(2).strip()
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
+    flush()
+    return sections
+
+
+def _blocks(lines: list[str]) -> list[str]:
+    """Group lines into blocks separated by blank lines."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if line.strip():
+            current.append(line.rstrip())
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Split a paragraph into sentences, keeping every character of each sentence."""
+    text = " ".join(paragraph.split())
+    if not text:
+        return []
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end(1)
+        candidate = text[start:end]
+        last_word = candidate.rstrip('"”’)]').rstrip(".!?").rsplit(" ", 1)[-1].lower()
+        if last_word.strip("(") in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+            continue  # "e.g. The", "U.S. Food", "A. Smith": not a sentence end
+        sentences.append(candidate.strip())
+        start = match.end()
+    sentences.append(text[start:].strip())
+    return [s for s in sentences if s]
+
+
+def _units(block: str) -> list[_Unit]:
+    """Sentences of a paragraph; one unit per list item or table row."""
+    lines = block.split("\n")
+    if all(_LIST_ITEM.match(line) or _TABLE_ROW.match(line) for line in lines):
+        return [_Unit(line.strip(), "\n") for line in lines]
+    if any(_LIST_ITEM.match(line) or _TABLE_ROW.match(line) for line in lines):
+        # Mixed block (intro line followed by items): items stay one per line.
+        units: list[_Unit] = []
+        for line in lines:
+            if _LIST_ITEM.match(line) or _TABLE_ROW.match(line):
+                units.append(_Unit(line.strip(), "\n"))
+            else:
+                units += [_Unit(s, " ") for s in split_sentences(line)]
+        return units
+    return [_Unit(s, " ") for s in split_sentences(block)]
+
+
+def _pack(units: list[_Unit], max_chars: int) -> list[list[_Unit]]:
+    """Greedy packing towards equal-sized chunks of at most ``max_chars``."""
+    total = sum(len(u.text) + 1 for u in units)
+    target = total / max(1, math.ceil(total / max_chars))
+    groups: list[list[_Unit]] = []
+    current: list[_Unit] = []
+    size = 0
+    for unit in units:
+        if current and (size + len(unit.text) + 1 > max_chars or size >= target):
+            groups.append(current)
+            current, size = [], 0
+        current.append(unit)
+        size += len(unit.text) + 1
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _render(units: list[_Unit]) -> str:
+    parts: list[str] = []
+    for i, unit in enumerate(units):
+        if i:
+            parts.append(unit.sep)
+        parts.append(unit.text)
+    return "".join(parts)
+
+
+def chunk_id(text: str, metadata: dict[str, object]) -> str:
+    """Content hash of a chunk: same text and metadata, same id."""
+    payload = json.dumps({"text": text, "metadata": metadata}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def chunk_document(doc: Document, *, max_chars: int = 700, min_chars: int = 160) -> list[Document]:
+    """Split one loaded document into chunk Documents with ids and section metadata.
+
+    Args:
+        doc: A document from :func:`kapbot.loaders.load_file`.
+        max_chars: Upper bound on a chunk's body (a longer sentence stays whole).
+        min_chars: A section's last chunk shorter than this joins the previous one
+            when the two still fit in ``max_chars + min_chars``.
+
+    Returns:
+        Chunks in document order; each has ``id`` and metadata ``section`` and
+        ``section_path`` plus the document's metadata. (No position is stored: it would
+        change the ids of every later chunk when one sentence is inserted.)
+    """
+    return list(_iter_chunks(doc, max_chars, min_chars))
+
+
+def _iter_chunks(doc: Document, max_chars: int, min_chars: int) -> Iterator[Document]:
+    for section in split_sections(doc.page_content):
+        units: list[_Unit] = []
+        for block in section.blocks:
+            block_units = _units(block)
+            if units and block_units:
+                first = block_units[0]
+                block_units[0] = _Unit(first.text, "\n\n")
+            units += block_units
+        groups = _pack(units, max_chars)
+        if len(groups) > 1:
+            tail = sum(len(u.text) + 1 for u in groups[-1])
+            head = sum(len(u.text) + 1 for u in groups[-2])
+            if tail < min_chars and head + tail <= max_chars + min_chars:
+                groups[-2:] = [groups[-2] + groups[-1]]
+        header = f"{'#' * section.level} {section.heading}\n\n" if section.heading else ""
+        for group in groups:
+            text = header + _render(group)
+            metadata = {
+                **doc.metadata,
+                "section": section.heading,
+                "section_path": " > ".join(section.path),
+            }
+            yield Document(id=chunk_id(text, metadata), page_content=text, metadata=metadata)
+
+
+def body_of(chunk_text: str) -> str:
+    """A chunk's text without its heading line (what the document says under it)."""
+    first, _, rest = chunk_text.partition("\n")
+    return rest.lstrip("\n") if _HEADING.match(first) else chunk_text

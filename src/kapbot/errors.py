@@ -1,0 +1,17 @@
+"""Errors kapbot raises; the CLI turns them into one-line messages."""
+
+
+class KapbotError(Exception):
+    """Base class for every error kapbot reports to a person."""
+
+
+class LoadError(KapbotError):
+    """A file could not be turned into a document (the message names file and reason)."""
+
+
+class IndexBusyError(KapbotError):
+    """Another process holds the ingest lock on the embedded store."""
+
+
+class IndexUnavailableError(KapbotError):
+    """The index cannot be opened or reached (missing folder, server down)."""

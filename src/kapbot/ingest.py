@@ -1,0 +1,352 @@
+"""Incremental ingestion: files -> chunks -> Chroma + keyword index, via LangChain's ``index()``.
+
+What makes it safe to run at any time, and again after a crash:
+
+- chunk ids are content hashes, and ``index()`` with a SQLite record manager skips every
+  chunk whose id it has already written, so unchanged documents are never re-embedded;
+- ``cleanup="scoped_full"`` deletes, at the end of a run, the old chunks of exactly the
+  documents the run saw, so a changed document replaces its own chunks and no others;
+- vectors are written before records, and each run first forgets records whose vectors
+  are missing and last deletes vectors that have no record, so a run killed at any point
+  is completed by the next one: every chunk exactly once;
+- one ingest at a time per home folder (a file lock); a second one waits or says why not;
+- the keyword index is rebuilt from the collection whenever the collection's ids change.
+
+Example:
+    >>> with Indexer.open(Settings.from_env()) as indexer:  # doctest: +SKIP
+    ...     print(indexer.ingest().summary())
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.indexing import RecordManager, index
+
+from kapbot.catalog import Catalog, open_record_manager
+from kapbot.chunking import chunk_document
+from kapbot.corpus import Discovery, discover, source_id, source_path
+from kapbot.errors import IndexBusyError, KapbotError, LoadError
+from kapbot.keyword import KeywordIndex, fingerprint
+from kapbot.loaders import load_file
+from kapbot.records import FileError, IngestReport, SourceInfo
+from kapbot.settings import Settings
+from kapbot.store import ChunkStore
+
+log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """What ingestion reports while it works (the CLI shows a progress bar)."""
+
+    def start(self, total: int, description: str) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def close(self) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+class SilentProgress:
+    def start(self, total: int, description: str) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        log.info(text)
+
+
+class _CountingEmbeddings(Embeddings):
+    """Passes through to the model and reports how many texts were embedded.
+
+    The model is loaded on first use, so runs that embed nothing (an unchanged corpus,
+    ``kapbot sources``, ``kapbot remove``) never pay for loading it.
+    """
+
+    def __init__(self, load: Callable[[], Embeddings], progress: Progress) -> None:
+        self._load = load
+        self._inner: Embeddings | None = None
+        self.progress = progress
+
+    @property
+    def inner(self) -> Embeddings:
+        if self._inner is None:
+            self._inner = self._load()
+        return self._inner
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = self.inner.embed_documents(texts)
+        self.progress.advance(len(texts))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def _chunk_key(doc: Document) -> str:
+    # The chunker already gave each chunk its content hash; index() must use that id.
+    if not doc.id:
+        raise ValueError("chunk without id reached index()")
+    return doc.id
+
+
+class Indexer:
+    """Adds, updates and removes documents in the index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChunkStore,
+        records: RecordManager,
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.records = records
+        self.catalog = Catalog(settings)
+        self.progress: Progress = progress or SilentProgress()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        embeddings: Embeddings | None = None,
+        progress: Progress | None = None,
+    ) -> Indexer:
+        from kapbot.embeddings import load_embeddings
+
+        progress = progress or SilentProgress()
+
+        def model() -> Embeddings:
+            return embeddings or load_embeddings(settings.embed_batch_size)
+
+        store = ChunkStore.open(settings, _CountingEmbeddings(model, progress))
+        return cls(settings, store, open_record_manager(settings), progress)
+
+    def __enter__(self) -> Indexer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the home folder's ingest lock; wait up to ``lock_timeout`` for it."""
+        from filelock import FileLock, Timeout
+
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.settings.lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            wait = self.settings.lock_timeout
+            if wait <= 0:
+                raise IndexBusyError(
+                    f"Another ingest is running on {self.settings.home}; "
+                    "try again when it has finished."
+                ) from None
+            self.progress.message(
+                f"Another ingest is running on {self.settings.home}; waiting up to {wait:.0f}s..."
+            )
+            try:
+                lock.acquire(timeout=wait)
+            except Timeout:
+                raise IndexBusyError(
+                    f"Another ingest kept {self.settings.home} busy for {wait:.0f}s; "
+                    "try again when it has finished."
+                ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # -- ingest ---------------------------------------------------------------------
+
+    def _load(self, found: Discovery, report: IngestReport) -> list[tuple[str, list[Document]]]:
+        """Load and chunk every file; bad files become errors in the report."""
+        loaded: list[tuple[str, list[Document]]] = []
+        for path in found.files:
+            source = source_id(path, self.settings.corpus_dir)
+            try:
+                doc = load_file(path, source=source, max_bytes=self.settings.max_file_bytes)
+            except LoadError as exc:
+                report.errors.append(FileError(str(path), str(exc)))
+                continue
+            chunks = chunk_document(
+                doc,
+                max_chars=self.settings.chunk_max_chars,
+                min_chars=self.settings.chunk_min_chars,
+            )
+            loaded.append((source, chunks))
+        return loaded
+
+    def ingest(self, paths: Sequence[Path] | None = None, *, prune: bool = False) -> IngestReport:
+        """Bring the index in line with the files under ``paths`` (default: the corpus).
+
+        Args:
+            paths: Files and folders to ingest.
+            prune: Also remove indexed documents that are gone from the given folders.
+
+        Returns:
+            What changed; ``report.errors`` lists files that could not be ingested
+            (their previously indexed chunks, if any, are left as they were).
+        """
+        paths = list(paths) if paths else [self.settings.corpus_dir]
+        found = discover(paths)
+        report = IngestReport(errors=list(found.errors), notices=list(found.notices))
+        loaded = self._load(found, report)
+        with self.locked():
+            self._forget_records_without_vectors()
+            chunks: list[Document] = []
+            for source, doc_chunks in loaded:
+                existing = set(self.records.list_keys(group_ids=[source]))
+                current = {c.id for c in doc_chunks}
+                if not existing:
+                    report.added.append(source)
+                elif existing == current:
+                    report.skipped.append(source)
+                else:
+                    report.updated.append(source)
+                chunks += doc_chunks
+            known = self.records.exists([c.id or "" for c in chunks]) if chunks else []
+            self.progress.start(sum(not k for k in known), "Embedding")
+            try:
+                result = index(
+                    chunks,
+                    self.records,
+                    self.store.vectorstore,
+                    cleanup="scoped_full",
+                    source_id_key="source",
+                    key_encoder=_chunk_key,
+                    batch_size=self.settings.index_batch_size,
+                )
+            finally:
+                self.progress.close()
+            report.chunks_added = result["num_added"] + result["num_updated"]
+            report.chunks_skipped = result["num_skipped"]
+            report.chunks_deleted = result["num_deleted"]
+            if prune:
+                seen = {source for source, _ in loaded} | {
+                    source_id(Path(e.path), self.settings.corpus_dir) for e in report.errors
+                }
+                gone = [
+                    s
+                    for s in self.store.source_stats()
+                    if s not in seen and self._under(s, found.folders)
+                ]
+                self._remove(gone, report)
+            self._delete_vectors_without_records()
+            self.catalog.touch(report.added + report.updated)
+            self.catalog.ensure(report.skipped)
+            self.sync_keyword()
+        return report
+
+    def _under(self, source: str, folders: list[Path]) -> bool:
+        path = source_path(source, self.settings.corpus_dir).resolve()
+        return any(path.is_relative_to(folder) for folder in folders)
+
+    # -- removal --------------------------------------------------------------------
+
+    def remove(self, sources: Sequence[str]) -> IngestReport:
+        """Remove documents (by source id or by path) from both indexes."""
+        report = IngestReport()
+        with self.locked():
+            indexed = self.store.source_stats()
+            targets = []
+            for name in sources:
+                source = (
+                    name if name in indexed else source_id(Path(name), self.settings.corpus_dir)
+                )
+                if source in indexed:
+                    targets.append(source)
+                else:
+                    report.errors.append(
+                        FileError(name, "is not indexed (see `kapbot sources` for what is)")
+                    )
+            self._remove(targets, report)
+            self.sync_keyword()
+        return report
+
+    def _remove(self, sources: list[str], report: IngestReport) -> None:
+        for source in sources:
+            keys = self.records.list_keys(group_ids=[source])
+            ids = sorted(set(keys) | set(self.store.ids_for_source(source)))
+            self.store.delete(ids)
+            self.records.delete_keys(keys)
+            report.chunks_deleted += len(ids)
+            report.deleted.append(source)
+        self.catalog.forget(sources)
+
+    # -- consistency ----------------------------------------------------------------
+
+    def _forget_records_without_vectors(self) -> None:
+        """Records whose chunk is missing from the store (e.g. a wiped server) are dropped,
+        so ``index()`` writes those chunks again instead of skipping them."""
+        missing = set(self.records.list_keys()) - set(self.store.ids())
+        if missing:
+            log.warning("%d indexed chunks were missing from the store; re-adding", len(missing))
+            self.records.delete_keys(sorted(missing))
+
+    def _delete_vectors_without_records(self) -> None:
+        """Vectors no record knows of (left by an interrupted run) are deleted."""
+        orphans = set(self.store.ids()) - set(self.records.list_keys())
+        if orphans:
+            log.warning("deleting %d chunks left by an interrupted run", len(orphans))
+            self.store.delete(sorted(orphans))
+
+    def sync_keyword(self) -> KeywordIndex:
+        """The keyword index for the collection as it is now (rebuilt if out of step)."""
+        folder = self.settings.keyword_dir
+        current = fingerprint(self.store.ids())
+        if KeywordIndex.saved_fingerprint(folder) == current:
+            loaded = KeywordIndex.load(folder)
+            if loaded is not None and loaded.fingerprint == current:
+                return loaded
+        rebuilt = KeywordIndex.build(self.store.iter_chunks())
+        rebuilt.save(folder)
+        return rebuilt
+
+    # -- listing --------------------------------------------------------------------
+
+    def sources(self) -> list[SourceInfo]:
+        """Every indexed document with its chunk count and when it was added."""
+        times = self.catalog.times()
+        out = []
+        for source, (title, count) in sorted(self.store.source_stats().items()):
+            t = times.get(source)
+            out.append(
+                SourceInfo(
+                    source=source,
+                    title=title,
+                    chunks=count,
+                    added=t.first_added if t else "",
+                    updated=t.updated if t else "",
+                )
+            )
+        return out
+
+
+def ensure_index(settings: Settings, progress: Progress | None = None) -> IngestReport | None:
+    """Build the index from the corpus folder when it is empty; None when it was not."""
+    indexer = Indexer.open(settings, progress=progress)
+    if indexer.store.count() > 0:
+        indexer.sync_keyword()
+        return None
+    if not settings.corpus_dir.is_dir():
+        raise KapbotError(
+            f"The index is empty and the corpus folder {settings.corpus_dir} does not exist; "
+            "set KAPBOT_CORPUS_DIR or run `kapbot ingest PATH`."
+        )
+    return indexer.ingest([settings.corpus_dir])

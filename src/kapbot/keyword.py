@@ -1,0 +1,159 @@
+"""The keyword (BM25) index: the only module that imports bm25s.
+
+The Chroma collection is the source of truth. This index is derived from it: it is
+rebuilt from the collection's chunks whenever their id set changes, and saved with a
+fingerprint of that id set, so a crash mid-ingest can never leave the two out of step
+for longer than the next ingest or start-up check.
+
+Example:
+    >>> index = KeywordIndex.build([Document(id="a", page_content="Ketamine cost")])
+    >>> [doc.id for doc, _ in index.search("cost of ketamine", k=1)]
+    ['a']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+# bm25s logs every build at DEBUG through its own handler.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_STOPWORDS = frozenset(
+    line.strip()
+    for line in (Path(__file__).parent / "data" / "stopwords_en.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, accent-free, stop-word-free, Snowball-stemmed word tokens."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    words = [w.replace("’", "'") for w in _WORD.findall(folded)]
+    words = [w.split("'")[0] for w in words]
+    return list(_stemmer().stemWords([w for w in words if w and w not in _STOPWORDS]))
+
+
+def fingerprint(ids: Iterable[str]) -> str:
+    """Order-independent digest of a set of chunk ids."""
+    digest = hashlib.sha256()
+    for cid in sorted(set(ids)):
+        digest.update(cid.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+class KeywordIndex:
+    """BM25 over chunk texts, with the chunks kept in memory for returning hits."""
+
+    def __init__(self, docs: Sequence[Document], retriever: object | None) -> None:
+        self.docs = list(docs)
+        self._retriever = retriever
+        self.fingerprint = fingerprint(d.id or "" for d in self.docs)
+
+    @classmethod
+    def build(cls, docs: Iterable[Document]) -> KeywordIndex:
+        import bm25s
+
+        chunks = [d for d in docs if d.id]
+        if not chunks:
+            return cls([], None)
+        retriever = bm25s.BM25()
+        retriever.index([tokenize(d.page_content) for d in chunks], show_progress=False)
+        return cls(chunks, retriever)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def search(self, query: str, k: int = 10) -> list[tuple[Document, float]]:
+        """Chunks sharing words with ``query``, best BM25 score first (score > 0 only)."""
+        if self._retriever is None or k <= 0:
+            return []
+        vocab = self._retriever.vocab_dict  # type: ignore[attr-defined]
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return []
+        n = min(k, len(self.docs))
+        rows, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
+            [tokens], k=n, show_progress=False, n_threads=1
+        )
+        return [
+            (self.docs[int(i)], float(s))
+            for i, s in zip(rows[0], scores[0], strict=True)
+            if float(s) > 0.0
+        ]
+
+    def save(self, folder: Path) -> None:
+        """Write atomically: a reader sees the old index or the new one, never a mix."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".keyword-", dir=folder.parent))
+        try:
+            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+                for d in self.docs:
+                    fh.write(
+                        json.dumps(
+                            {"id": d.id, "text": d.page_content, "metadata": d.metadata},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
+            if self._retriever is not None:
+                self._retriever.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+            (tmp / "meta.json").write_text(
+                json.dumps({"fingerprint": self.fingerprint, "count": len(self.docs)})
+            )
+            old = folder.with_name(folder.name + ".old")
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordIndex | None:
+        """The saved index, or None when there is none or it is unreadable."""
+        import bm25s
+
+        meta_path = folder / "meta.json"
+        if not meta_path.is_file():
+            return None
+        try:
+            docs = []
+            with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
+                for line in fh:
+                    row = json.loads(line)
+                    docs.append(
+                        Document(id=row["id"], page_content=row["text"], metadata=row["metadata"])
+                    )
+            retriever = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if docs else None
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(docs, retriever)
+
+    @staticmethod
+    def saved_fingerprint(folder: Path) -> str | None:
+        try:
+            return str(json.loads((folder / "meta.json").read_text())["fingerprint"])
+        except (OSError, ValueError, KeyError):
+            return None

@@ -1,0 +1,135 @@
+"""One settings object, built from ``KAPBOT_*`` environment variables.
+
+Every default works offline on a fresh clone. Every path kapbot writes lives under
+``home`` (``KAPBOT_HOME``), so tests and deployments move all state with one variable.
+
+Example:
+    >>> settings = Settings.from_env({"KAPBOT_HOME": "/tmp/kb"})
+    >>> settings.chroma_dir
+    PosixPath('/tmp/kb/chroma')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+
+def _project_root() -> Path:
+    """The checkout kapbot runs from (editable install), else the working directory."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "src" / "kapbot").is_dir():
+            return parent
+    return Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration for every kapbot component.
+
+    Attributes:
+        home: Folder for all state (Chroma store, record manager, keyword index).
+        corpus_dir: The folder of clinic documents; the one source of truth.
+        chroma_url: ``http://host:port`` of a Chroma server; ``None`` for the embedded store.
+        collection: Chroma collection name.
+        chunk_max_chars: Upper bound for a chunk; a longer single sentence stays whole.
+        chunk_min_chars: Chunks shorter than this are merged with a neighbour in the section.
+        embed_batch_size: Texts per call to the embedding model.
+        index_batch_size: Chunks per write batch of the indexing API.
+        lock_timeout: Seconds a second ingest waits for the first before giving up.
+        max_file_bytes: Larger files are refused by the loaders.
+    """
+
+    home: Path = field(default_factory=lambda: PROJECT_ROOT / ".kapbot")
+    corpus_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "corpus")
+    chroma_url: str | None = None
+    collection: str = "kapbot"
+    chunk_max_chars: int = 700
+    chunk_min_chars: int = 160
+    embed_batch_size: int = 64
+    index_batch_size: int = 256
+    lock_timeout: float = 600.0
+    max_file_bytes: int = 20_000_000
+
+    def __post_init__(self) -> None:
+        if self.chunk_min_chars >= self.chunk_max_chars:
+            raise ValueError(
+                f"chunk_min_chars ({self.chunk_min_chars}) must be smaller than "
+                f"chunk_max_chars ({self.chunk_max_chars})"
+            )
+        if self.chroma_url is not None:
+            parsed = urlparse(self.chroma_url)
+            if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+                raise ValueError(
+                    f"KAPBOT_CHROMA_URL must look like http://host:port, got {self.chroma_url!r}"
+                )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``KAPBOT_<FIELD>`` variables, then apply ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"KAPBOT_{f.name.upper()}")
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _convert(f.name, raw.strip())
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def records_db(self) -> Path:
+        return self.home / "records.sqlite"
+
+    @property
+    def keyword_dir(self) -> Path:
+        return self.home / "keyword" / self.collection
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / "ingest.lock"
+
+    @property
+    def store_label(self) -> str:
+        """Where the vectors live, for messages and record-manager namespaces."""
+        return self.chroma_url or f"embedded:{self.chroma_dir}"
+
+
+_TYPES: dict[str, type] = {
+    "home": Path,
+    "corpus_dir": Path,
+    "chroma_url": str,
+    "collection": str,
+    "chunk_max_chars": int,
+    "chunk_min_chars": int,
+    "embed_batch_size": int,
+    "index_batch_size": int,
+    "lock_timeout": float,
+    "max_file_bytes": int,
+}
+
+
+def _convert(name: str, raw: str) -> Any:
+    kind = _TYPES[name]
+    try:
+        if kind is Path:
+            return Path(raw).expanduser().resolve()
+        return kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"KAPBOT_{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc

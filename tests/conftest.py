@@ -1,0 +1,88 @@
+"""Shared fixtures: every test gets its own KAPBOT_HOME; unit tests get no network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+KAPBOT = str(Path(sys.executable).with_name("kapbot"))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """State never leaks into the project's .kapbot/ or between tests."""
+    home = tmp_path_factory.mktemp("kapbot-home")
+    monkeypatch.setenv("KAPBOT_HOME", str(home))
+    monkeypatch.delenv("KAPBOT_CHROMA_URL", raising=False)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _no_outbound_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests may not open connections beyond loopback."""
+    if request.node.get_closest_marker("integration"):
+        return
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if isinstance(host, str) and (host.startswith("127.") or host in {"localhost", "::1"}):
+            return real_connect(self, address)  # type: ignore[arg-type]
+        if self.family == socket.AF_UNIX:
+            return real_connect(self, address)  # type: ignore[arg-type]
+        raise RuntimeError(f"unit test tried to connect to {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled corpus that a test may edit."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def embeddings():  # type: ignore[no-untyped-def]
+    """The real embedding model, loaded once per test session."""
+    from kapbot.embeddings import load_embeddings
+
+    return load_embeddings()
+
+
+@pytest.fixture
+def settings(corpus_copy: Path, _isolated_home: Path):  # type: ignore[no-untyped-def]
+    from kapbot.settings import Settings
+
+    return Settings.from_env(corpus_dir=corpus_copy, home=_isolated_home)
+
+
+@pytest.fixture
+def indexer(settings, embeddings) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    from kapbot.ingest import Indexer
+
+    yield Indexer.open(settings, embeddings=embeddings)
+
+
+def run_kapbot(*args: str, env: dict[str, str] | None = None, timeout: float = 600, **kw):  # type: ignore[no-untyped-def]
+    """Run the installed ``kapbot`` command with the test's environment."""
+    import subprocess
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [KAPBOT, *args], env=full_env, capture_output=True, text=True, timeout=timeout, **kw
+    )
