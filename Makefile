@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(BIN)/kapbot ingest
 	$(BIN)/kapbot sources
+	@echo "The index is ready. Try: $(BIN)/kapbot search \"What does KAP cost?\""
 
 lint: install
 	$(BIN)/ruff check src tests

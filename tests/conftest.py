@@ -86,3 +86,28 @@ def run_kapbot(*args: str, env: dict[str, str] | None = None, timeout: float = 6
     return subprocess.run(
         [KAPBOT, *args], env=full_env, capture_output=True, text=True, timeout=timeout, **kw
     )
+
+
+@pytest.fixture(scope="session")
+def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ignore[no-untyped-def]
+    """A home folder with the bundled corpus already indexed (built once per session)."""
+    from kapbot.ingest import Indexer
+    from kapbot.settings import Settings
+
+    base = tmp_path_factory.mktemp("template")
+    shutil.copytree(CORPUS, base / "corpus")
+    home = base / "home"
+    report = Indexer.open(
+        Settings.from_env(home=home, corpus_dir=base / "corpus"), embeddings=embeddings
+    ).ingest()
+    assert report.ok and len(report.added) == 5
+    return home
+
+
+@pytest.fixture
+def built_indexer(settings, embeddings, built_home_template: Path):  # type: ignore[no-untyped-def]
+    """An Indexer over a copy of the indexed corpus (cheaper than ingesting again)."""
+    from kapbot.ingest import Indexer
+
+    shutil.copytree(built_home_template, settings.home, dirs_exist_ok=True)
+    return Indexer.open(settings, embeddings=embeddings)
