@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+·•]|\d+[.)])\s+")
 _TABLE_ROW = re.compile(r"^\s*\|")
 # Words whose trailing period does not end a sentence.
@@ -149,30 +149,50 @@ def _units(block: str) -> list[_Unit]:
     if all(_LIST_ITEM.match(line) or _TABLE_ROW.match(line) for line in lines):
         return [_Unit(line.strip(), "\n") for line in lines]
     if any(_LIST_ITEM.match(line) or _TABLE_ROW.match(line) for line in lines):
-        # Mixed block (intro line followed by items): items stay one per line.
+        # Mixed block (a paragraph, perhaps hard-wrapped, then items): items stay one
+        # per line; consecutive text lines are one paragraph.
         units: list[_Unit] = []
+        paragraph: list[str] = []
+
+        def flush() -> None:
+            sentences = split_sentences(" ".join(paragraph))
+            units.extend(_Unit(s, " " if i else "\n") for i, s in enumerate(sentences))
+            paragraph.clear()
+
         for line in lines:
             if _LIST_ITEM.match(line) or _TABLE_ROW.match(line):
+                flush()
                 units.append(_Unit(line.strip(), "\n"))
             else:
-                units += [_Unit(s, " ") for s in split_sentences(line)]
+                paragraph.append(line)
+        flush()
         return units
     return [_Unit(s, " ") for s in split_sentences(block)]
 
 
+def _size(units: list[_Unit]) -> int:
+    return sum(len(u.text) for u in units) + sum(len(u.sep) for u in units[1:])
+
+
 def _pack(units: list[_Unit], max_chars: int) -> list[list[_Unit]]:
-    """Greedy packing towards equal-sized chunks of at most ``max_chars``."""
-    total = sum(len(u.text) + 1 for u in units)
-    target = total / max(1, math.ceil(total / max_chars))
+    """Greedy packing towards equal-sized chunks of at most ``max_chars``.
+
+    A unit ending in ':' (a list's introduction) stays with what follows it when
+    they fit together.
+    """
+    target = _size(units) / max(1, math.ceil(_size(units) / max_chars))
     groups: list[list[_Unit]] = []
     current: list[_Unit] = []
     size = 0
     for unit in units:
-        if current and (size + len(unit.text) + 1 > max_chars or size >= target):
+        grown = size + len(unit.sep) + len(unit.text)
+        introduces = bool(current) and current[-1].text.endswith(":")
+        if current and (grown > max_chars or (size >= target and not introduces)):
             groups.append(current)
             current, size = [], 0
+            grown = len(unit.text)
         current.append(unit)
-        size += len(unit.text) + 1
+        size = grown
     if current:
         groups.append(current)
     return groups
@@ -221,8 +241,7 @@ def _iter_chunks(doc: Document, max_chars: int, min_chars: int) -> Iterator[Docu
             units += block_units
         groups = _pack(units, max_chars)
         if len(groups) > 1:
-            tail = sum(len(u.text) + 1 for u in groups[-1])
-            head = sum(len(u.text) + 1 for u in groups[-2])
+            tail, head = _size(groups[-1]), _size(groups[-2])
             if tail < min_chars and head + tail <= max_chars + min_chars:
                 groups[-2:] = [groups[-2] + groups[-1]]
         header = f"{'#' * section.level} {section.heading}\n\n" if section.heading else ""

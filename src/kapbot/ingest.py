@@ -33,7 +33,7 @@ from kapbot.catalog import Catalog, open_record_manager
 from kapbot.chunking import chunk_document
 from kapbot.corpus import Discovery, discover, source_id, source_path
 from kapbot.errors import IndexBusyError, KapbotError, LoadError
-from kapbot.keyword import KeywordIndex, fingerprint
+from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.loaders import load_file
 from kapbot.records import FileError, IngestReport, SourceInfo
 from kapbot.settings import Settings
@@ -308,15 +308,7 @@ class Indexer:
 
     def sync_keyword(self) -> KeywordIndex:
         """The keyword index for the collection as it is now (rebuilt if out of step)."""
-        folder = self.settings.keyword_dir
-        current = fingerprint(self.store.ids())
-        if KeywordIndex.saved_fingerprint(folder) == current:
-            loaded = KeywordIndex.load(folder)
-            if loaded is not None and loaded.fingerprint == current:
-                return loaded
-        rebuilt = KeywordIndex.build(self.store.iter_chunks())
-        rebuilt.save(folder)
-        return rebuilt
+        return load_in_step(self.settings.keyword_dir, self.store.ids(), self.store.iter_chunks)
 
     # -- listing --------------------------------------------------------------------
 

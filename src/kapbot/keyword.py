@@ -21,7 +21,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,10 +76,11 @@ class KeywordIndex:
         import bm25s
 
         chunks = [d for d in docs if d.id]
-        if not chunks:
-            return cls([], None)
+        tokens = [tokenize(d.page_content) for d in chunks]
+        if not any(tokens):
+            return cls(chunks, None)  # nothing searchable (no chunks, or only stop words)
         retriever = bm25s.BM25()
-        retriever.index([tokenize(d.page_content) for d in chunks], show_progress=False)
+        retriever.index(tokens, show_progress=False)
         return cls(chunks, retriever)
 
     def __len__(self) -> int:
@@ -147,7 +148,7 @@ class KeywordIndex:
                         Document(id=row["id"], page_content=row["text"], metadata=row["metadata"])
                     )
             retriever = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if docs else None
-        except (OSError, ValueError, KeyError):
+        except Exception:  # any damage means "rebuild it"
             return None
         return cls(docs, retriever)
 
@@ -155,5 +156,19 @@ class KeywordIndex:
     def saved_fingerprint(folder: Path) -> str | None:
         try:
             return str(json.loads((folder / "meta.json").read_text())["fingerprint"])
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def load_in_step(
+    folder: Path, ids: Sequence[str], chunks: Callable[[], Iterable[Document]]
+) -> KeywordIndex:
+    """The saved index if it matches ``ids``; otherwise rebuilt from ``chunks()`` and saved."""
+    current = fingerprint(ids)
+    if KeywordIndex.saved_fingerprint(folder) == current:
+        loaded = KeywordIndex.load(folder)
+        if loaded is not None and loaded.fingerprint == current:
+            return loaded
+    rebuilt = KeywordIndex.build(chunks())
+    rebuilt.save(folder)
+    return rebuilt

@@ -23,9 +23,11 @@ from langchain_core.documents import Document
 from kapbot.errors import LoadError
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-# Control characters other than tab, newline and carriage return mark binary data.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:(.*?)\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+# Control characters other than tab, newline and carriage return (C0, DEL and C1).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Unicode line and paragraph separators act as line breaks in str.splitlines().
+_SEPARATORS = re.compile("[\u2028\u2029]")
 _FRONT_MATTER_KEYS = ("title", "publisher", "url", "added", "author")
 
 
@@ -72,7 +74,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise LoadError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+            raise LoadError(f"file is {_human(size)}, over the {_human(max_bytes)} limit")
         data = path.read_bytes()
     except PermissionError as exc:
         raise LoadError("cannot read the file: permission denied") from exc
@@ -108,7 +110,7 @@ def _decode(data: bytes) -> str:
     controls = len(_CONTROL.findall(text))
     if controls > max(8, len(text) // 100):
         raise LoadError(f"looks like binary data, not text ({controls} control characters)")
-    return _CONTROL.sub("", text)
+    return _SEPARATORS.sub("\n", _CONTROL.sub("", text))
 
 
 def _markdown(text: str) -> tuple[str, dict[str, Any]]:
@@ -118,7 +120,7 @@ def _markdown(text: str) -> tuple[str, dict[str, Any]]:
         if match is None:
             raise LoadError("front matter starts with '---' but has no closing '---' line")
         try:
-            parsed = yaml.safe_load(match.group(1))
+            parsed = yaml.safe_load(match.group(1) or "")
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 2}" if where is not None else ""
@@ -148,11 +150,17 @@ def _html(text: str) -> tuple[str, dict[str, Any]]:
         tag.decompose()
     lines: list[str] = []
     body = soup.body or soup
-    for el in body.find_all(
-        ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "blockquote"]
-    ):
+    blocks = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "blockquote"]
+    containers = ["div", "section", "article", "main", "td", "dd", "dt"]
+    for el in body.find_all([*blocks, *containers]):
         if el.find_parent(["li", "p", "pre", "blockquote", "tr"]) is not None:
             continue  # its text is part of the enclosing block
+        if el.name in containers:
+            # Only the container's own text: nested blocks are visited on their own.
+            own = " ".join(str(t) for t in el.find_all(string=True, recursive=False))
+            if own.split():
+                lines += ["", " ".join(own.split()), ""]
+            continue
         content = " ".join(el.get_text(" ", strip=True).split())
         if not content:
             continue
@@ -209,6 +217,10 @@ _PARSERS: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
 
 
 def _title_from(body: str, path: Path) -> str:
+    """The first heading, else a short first line, else the file name."""
+    for line in body.splitlines():
+        if re.match(r"#{1,6}\s+\S", line):
+            return line.lstrip("#").strip()
     for line in body.splitlines():
         line = line.strip().lstrip("#").strip()
         if line:
@@ -216,6 +228,13 @@ def _title_from(body: str, path: Path) -> str:
                 return line
             break
     return path.stem.replace("_", " ").replace("-", " ").strip().capitalize() or path.name
+
+
+def _human(size: int) -> str:
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def _scalar(value: Any) -> str | int | float | bool:

@@ -58,3 +58,90 @@ class SourceInfo:
     chunks: int
     added: str
     updated: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: the clinic's text and where it comes from.
+
+    ``score`` is the final ranking score (higher is better; fused reciprocal-rank score);
+    ``similarity`` is the cosine similarity of the passage to the query (the relevance
+    signal abstention uses).
+    """
+
+    id: str
+    text: str
+    source: str
+    score: float
+    title: str = ""
+    section: str = ""
+    url: str = ""
+    publisher: str = ""
+    similarity: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"text": self.text, "source": self.source, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: ``[n]`` in the text points here."""
+
+    n: int
+    title: str
+    source: str
+    url: str
+    text: str
+    publisher: str = ""
+    section: str = ""
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"citation numbers start at 1, got {self.n}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "text": self.text,
+        }
+
+
+REPLY_KINDS = ("answer", "abstain", "crisis", "invalid")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What kapbot says to one message.
+
+    Attributes:
+        kind: ``"answer"``, ``"abstain"``, ``"crisis"`` or ``"invalid"``.
+        text: Markdown shown to the patient.
+        citations: Numbered sources; ``[n]`` markers in ``text`` point at them.
+        passages: Retrieved passages, best first.
+        query: The standalone query retrieval used (after follow-up rewriting).
+        notices: Short notes about the input (e.g. it was truncated).
+    """
+
+    kind: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    query: str = ""
+    notices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in REPLY_KINDS:
+            raise ValueError(
+                f"Unknown reply kind {self.kind!r}. Supported kinds are: {REPLY_KINDS}"
+            )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+        }

@@ -46,6 +46,20 @@ class Settings:
         index_batch_size: Chunks per write batch of the indexing API.
         lock_timeout: Seconds a second ingest waits for the first before giving up.
         max_file_bytes: Larger files are refused by the loaders.
+        dense_candidates: Passages taken from the vector search before fusion.
+        keyword_candidates: Passages taken from BM25 before fusion.
+        rrf_k: Reciprocal-rank-fusion constant: larger flattens the rank weights.
+        dense_weight: Weight of the vector ranking in the fusion.
+        keyword_weight: Weight of the BM25 ranking in the fusion.
+        top_k: Passages returned to the composer (and in ``Reply.passages``).
+        abstain_below: Cosine similarity the best passage must reach, else kapbot
+            says the materials do not cover the question (calibrated on ``evals/``).
+        max_message_chars: Longer messages are truncated (with a notice).
+        history_turns: How many recent turns follow-up rewriting looks at.
+        llm: Optional chat model for ``init_chat_model`` (e.g. ``ollama:llama3.1``);
+            unset means no LLM and no network use.
+        llm_base_url: Base URL for an OpenAI-compatible or Ollama server.
+        llm_timeout: Seconds to wait for the chat model before falling back.
     """
 
     home: Path = field(default_factory=lambda: PROJECT_ROOT / ".kapbot")
@@ -58,6 +72,18 @@ class Settings:
     index_batch_size: int = 256
     lock_timeout: float = 600.0
     max_file_bytes: int = 20_000_000
+    dense_candidates: int = 20
+    keyword_candidates: int = 20
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    top_k: int = 5
+    abstain_below: float = 0.30
+    max_message_chars: int = 2000
+    history_turns: int = 6
+    llm: str | None = None
+    llm_base_url: str | None = None
+    llm_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if self.chunk_min_chars >= self.chunk_max_chars:
@@ -65,9 +91,26 @@ class Settings:
                 f"chunk_min_chars ({self.chunk_min_chars}) must be smaller than "
                 f"chunk_max_chars ({self.chunk_max_chars})"
             )
+        for name in (
+            "embed_batch_size",
+            "index_batch_size",
+            "max_file_bytes",
+            "top_k",
+            "dense_candidates",
+            "keyword_candidates",
+            "max_message_chars",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"KAPBOT_{name.upper()} must be at least 1, got {getattr(self, name)}"
+                )
         if self.chroma_url is not None:
             parsed = urlparse(self.chroma_url)
-            if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+            try:
+                port_ok = parsed.port is None or parsed.port > 0
+            except ValueError:
+                port_ok = False
+            if parsed.scheme not in {"http", "https"} or not parsed.hostname or not port_ok:
                 raise ValueError(
                     f"KAPBOT_CHROMA_URL must look like http://host:port, got {self.chroma_url!r}"
                 )
@@ -122,6 +165,18 @@ _TYPES: dict[str, type] = {
     "index_batch_size": int,
     "lock_timeout": float,
     "max_file_bytes": int,
+    "dense_candidates": int,
+    "keyword_candidates": int,
+    "rrf_k": float,
+    "dense_weight": float,
+    "keyword_weight": float,
+    "top_k": int,
+    "abstain_below": float,
+    "max_message_chars": int,
+    "history_turns": int,
+    "llm": str,
+    "llm_base_url": str,
+    "llm_timeout": float,
 }
 
 

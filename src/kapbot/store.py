@@ -171,19 +171,31 @@ class ChunkStore:
                 "delete chunks", self._collection.delete, ids=list(ids[start : start + _PAGE])
             )
 
+    def embed_query(self, text: str) -> list[float]:
+        return self.vectorstore.embeddings.embed_query(text)  # type: ignore[union-attr]
+
     def similarity_search(self, query: str, k: int = 4) -> list[tuple[Document, float]]:
         """Dense search: chunks with cosine similarity (1 - distance), best first."""
-        return self.search_by_vector(self.vectorstore.embeddings.embed_query(query), k)  # type: ignore[union-attr]
+        return self.search_by_vector(self.embed_query(query), k)
+
+    def similarities(self, vector: Sequence[float], ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` to the stored chunks ``ids`` (vectors are unit length)."""
+        page = self._call(
+            "read embeddings", self._collection.get, ids=list(ids), include=["embeddings"]
+        )
+        return {
+            cid: float(sum(a * b for a, b in zip(vector, emb, strict=True)))
+            for cid, emb in zip(page["ids"], page["embeddings"], strict=True)
+        }
 
     def search_by_vector(self, vector: Sequence[float], k: int) -> list[tuple[Document, float]]:
-        n = min(k, self.count())
-        if n <= 0:
+        if k <= 0:
             return []
         result = self._call(
             "search",
             self._collection.query,
             query_embeddings=[list(vector)],
-            n_results=n,
+            n_results=k,
             include=["documents", "metadatas", "distances"],
         )
         return [

@@ -1,0 +1,109 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25) candidates fused by reciprocal rank.
+
+``HybridRetriever`` is a LangChain ``BaseRetriever``, so it composes with the ecosystem;
+kapbot itself calls :meth:`HybridRetriever.search`, which returns typed passages.
+
+Example:
+    >>> retriever = HybridRetriever(store=store, keyword=keyword, settings=settings)  # doctest: +SKIP
+    >>> [p.source for p in retriever.search("does insurance cover KAP?")]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from kapbot.keyword import KeywordIndex
+from kapbot.records import Passage
+from kapbot.settings import Settings
+from kapbot.store import ChunkStore
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], weights: Sequence[float], k: float = 60.0
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(d) = sum of weight / (k + rank), rank from 1.
+
+    ``k`` (60 in Cormack et al., 2009) damps the advantage of the very first ranks, so
+    a passage ranked well by both retrievers beats one ranked first by only one.
+    """
+    if len(rankings) != len(weights):
+        raise ValueError(f"{len(rankings)} rankings but {len(weights)} weights")
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def to_passage(doc: Document, score: float, similarity: float) -> Passage:
+    meta = doc.metadata
+    return Passage(
+        id=doc.id or "",
+        text=doc.page_content,
+        source=str(meta.get("source", "")),
+        score=score,
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section", "")),
+        url=str(meta.get("url", "")),
+        publisher=str(meta.get("publisher", "")),
+        similarity=similarity,
+    )
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 candidates, fused with reciprocal rank fusion."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: ChunkStore
+    keyword: KeywordIndex
+    settings: Settings
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query`` (default ``settings.top_k``), best first.
+
+        Each passage carries its fused score and its cosine similarity to the query
+        (0 when only BM25 found it and the vector search did not rank it).
+        """
+        s = self.settings
+        k = s.top_k if k is None else k
+        vector = self.store.embed_query(query)
+        dense = self.store.search_by_vector(vector, s.dense_candidates)
+        sparse = self.keyword.search(query, s.keyword_candidates)
+        docs = {d.id or "": d for d, _ in dense} | {d.id or "": d for d, _ in sparse}
+        similarity = {d.id or "": sim for d, sim in dense}
+        fused = reciprocal_rank_fusion(
+            [[d.id or "" for d, _ in dense], [d.id or "" for d, _ in sparse]],
+            [s.dense_weight, s.keyword_weight],
+            k=s.rrf_k,
+        )
+        top = fused[:k]
+        missing = [cid for cid, _ in top if cid not in similarity]
+        if missing:
+            similarity |= self.store.similarities(vector, missing)
+        return [to_passage(docs[cid], score, similarity.get(cid, 0.0)) for cid, score in top]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return [
+            Document(
+                id=p.id,
+                page_content=p.text,
+                metadata={
+                    "source": p.source,
+                    "title": p.title,
+                    "section": p.section,
+                    "url": p.url,
+                    "score": p.score,
+                    "similarity": p.similarity,
+                },
+            )
+            for p in self.search(query, kwargs.get("k"))
+        ]
