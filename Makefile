@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine with Python 3.11 and make:
 #   make run   - install into .venv, build the index from corpus/, start the app
+#                (an interactive terminal chat until the web app exists)
 #   make test  - install into .venv (plus test tools), run lint, types and the whole suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -21,8 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: install
 	$(BIN)/kapbot ingest
-	$(BIN)/kapbot sources
-	@echo "The index is ready. Try: $(BIN)/kapbot search \"What does KAP cost?\""
+	$(BIN)/kapbot chat
 
 lint: install
 	$(BIN)/ruff check src tests

@@ -29,6 +29,9 @@ from langchain_core.documents import Document
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+·•]|\d+[.)])\s+")
 _TABLE_ROW = re.compile(r"^\s*\|")
+_ITEM_MARK = re.compile(r"^\s*(?:[-*+·•]|\d+[.)])\s+")
+CHUNK = "chunk"
+SENTENCE = "sentence"
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = frozenset(
     [
@@ -63,9 +66,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])([\"”’)\]]*)\s+(?=[\"“‘(\[]?[A-Z0
 
 
 @dataclass(frozen=True)
-class _Unit:
+class Unit:
+    """A sentence, list item or table row, and what joins it to the unit before it
+    (" " inside a paragraph, "\n" between list items, "\n\n" between blocks)."""
+
     text: str
-    sep: str  # what joins it to the previous unit: " " inside a paragraph, "\n" or "\n\n"
+    sep: str
 
 
 @dataclass(frozen=True)
@@ -143,46 +149,46 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s for s in sentences if s]
 
 
-def _units(block: str) -> list[_Unit]:
+def _units(block: str) -> list[Unit]:
     """Sentences of a paragraph; one unit per list item or table row."""
     lines = block.split("\n")
     if all(_LIST_ITEM.match(line) or _TABLE_ROW.match(line) for line in lines):
-        return [_Unit(line.strip(), "\n") for line in lines]
+        return [Unit(line.strip(), "\n") for line in lines]
     if any(_LIST_ITEM.match(line) or _TABLE_ROW.match(line) for line in lines):
         # Mixed block (a paragraph, perhaps hard-wrapped, then items): items stay one
         # per line; consecutive text lines are one paragraph.
-        units: list[_Unit] = []
+        units: list[Unit] = []
         paragraph: list[str] = []
 
         def flush() -> None:
             sentences = split_sentences(" ".join(paragraph))
-            units.extend(_Unit(s, " " if i else "\n") for i, s in enumerate(sentences))
+            units.extend(Unit(s, " " if i else "\n") for i, s in enumerate(sentences))
             paragraph.clear()
 
         for line in lines:
             if _LIST_ITEM.match(line) or _TABLE_ROW.match(line):
                 flush()
-                units.append(_Unit(line.strip(), "\n"))
+                units.append(Unit(line.strip(), "\n"))
             else:
                 paragraph.append(line)
         flush()
         return units
-    return [_Unit(s, " ") for s in split_sentences(block)]
+    return [Unit(s, " ") for s in split_sentences(block)]
 
 
-def _size(units: list[_Unit]) -> int:
+def _size(units: list[Unit]) -> int:
     return sum(len(u.text) for u in units) + sum(len(u.sep) for u in units[1:])
 
 
-def _pack(units: list[_Unit], max_chars: int) -> list[list[_Unit]]:
+def _pack(units: list[Unit], max_chars: int) -> list[list[Unit]]:
     """Greedy packing towards equal-sized chunks of at most ``max_chars``.
 
     A unit ending in ':' (a list's introduction) stays with what follows it when
     they fit together.
     """
     target = _size(units) / max(1, math.ceil(_size(units) / max_chars))
-    groups: list[list[_Unit]] = []
-    current: list[_Unit] = []
+    groups: list[list[Unit]] = []
+    current: list[Unit] = []
     size = 0
     for unit in units:
         grown = size + len(unit.sep) + len(unit.text)
@@ -198,7 +204,7 @@ def _pack(units: list[_Unit], max_chars: int) -> list[list[_Unit]]:
     return groups
 
 
-def _render(units: list[_Unit]) -> str:
+def _render(units: list[Unit]) -> str:
     parts: list[str] = []
     for i, unit in enumerate(units):
         if i:
@@ -232,13 +238,7 @@ def chunk_document(doc: Document, *, max_chars: int = 700, min_chars: int = 160)
 
 def _iter_chunks(doc: Document, max_chars: int, min_chars: int) -> Iterator[Document]:
     for section in split_sections(doc.page_content):
-        units: list[_Unit] = []
-        for block in section.blocks:
-            block_units = _units(block)
-            if units and block_units:
-                first = block_units[0]
-                block_units[0] = _Unit(first.text, "\n\n")
-            units += block_units
+        units = units_of("\n\n".join(section.blocks))
         groups = _pack(units, max_chars)
         if len(groups) > 1:
             tail, head = _size(groups[-1]), _size(groups[-2])
@@ -249,10 +249,60 @@ def _iter_chunks(doc: Document, max_chars: int, min_chars: int) -> Iterator[Docu
             text = header + _render(group)
             metadata = {
                 **doc.metadata,
+                "kind": CHUNK,
                 "section": section.heading,
                 "section_path": " > ".join(section.path),
             }
             yield Document(id=chunk_id(text, metadata), page_content=text, metadata=metadata)
+
+
+def sentence_documents(chunk: Document) -> list[Document]:
+    """The sentences of a chunk as separate records pointing back at it.
+
+    Sentence vectors match a question to the one sentence that answers it far more
+    sharply than a whole passage's vector does, and their best similarity is the
+    relevance signal abstention uses. The section heading is one record (FAQ headings
+    are questions); a list is one record with its introduction, so that "- Liver
+    damage" keeps the context that it is a side effect.
+    """
+    if not chunk.id:
+        raise ValueError("a chunk needs its id before its sentences can point at it")
+    texts: list[str] = []
+    section = str(chunk.metadata.get("section", ""))
+    if section:
+        texts.append(section)
+    units = units_of(body_of(chunk.page_content))
+    i = 0
+    while i < len(units):
+        group = [units[i].text]
+        j = i + 1
+        if units[i].text.endswith(":") or is_list_item(units[i]):
+            while j < len(units) and is_list_item(units[j]):
+                group.append(units[j].text)
+                j += 1
+        texts.append(" ".join(_ITEM_MARK.sub("", t) for t in group))
+        i = j
+    meta = {"kind": SENTENCE, "parent": chunk.id, "source": chunk.metadata.get("source", "")}
+    out: list[Document] = []
+    for text in dict.fromkeys(texts):
+        out.append(Document(id=chunk_id(text, meta), page_content=text, metadata=dict(meta)))
+    return out
+
+
+def is_list_item(unit: Unit) -> bool:
+    """A list item or table row (not a sentence of a paragraph)."""
+    return unit.sep != " " and bool(_LIST_ITEM.match(unit.text) or _TABLE_ROW.match(unit.text))
+
+
+def units_of(text: str) -> list[Unit]:
+    """The sentences, list items and table rows of a passage body, in order."""
+    units: list[Unit] = []
+    for block in _blocks(text.splitlines()):
+        block_units = _units(block)
+        if units and block_units:
+            block_units[0] = Unit(block_units[0].text, "\n\n")
+        units += block_units
+    return units
 
 
 def body_of(chunk_text: str) -> str:

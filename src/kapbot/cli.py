@@ -172,5 +172,180 @@ def search(settings: Settings, query: str, k: int, mode: str) -> None:
         click.echo("    " + doc.page_content.replace("\n", "\n    "))
 
 
+def _bot(settings: Settings):  # type: ignore[no-untyped-def]
+    """A Bot, building the index from the corpus first when it is empty."""
+    from kapbot.bot import Bot
+    from kapbot.ingest import ensure_index
+
+    built = ensure_index(settings, progress=BarProgress())
+    if built is not None:
+        for error in built.errors:
+            click.echo(f"Error: {error}", err=True)
+        click.echo(f"Built the index: {built.summary()}", err=True)
+    return Bot(settings)
+
+
+def _print_reply(reply) -> None:  # type: ignore[no-untyped-def]
+    click.echo(reply.text)
+    if reply.citations:
+        click.echo("\nSources:")
+        for c in reply.citations:
+            where = f" ({c.url})" if c.url else ""
+            section = f", § {c.section}" if c.section else ""
+            click.echo(f"  [{c.n}] {c.title}{section}: {c.source}{where}")
+
+
+def _json_reply(bot, line: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """One JSON-lines request -> one reply object; malformed input gets kind "invalid"."""
+    from kapbot.records import Reply
+
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Reply("invalid", f"Malformed input line: not JSON ({exc.msg}).").to_dict()
+    except (ValueError, RecursionError):
+        return Reply("invalid", "Malformed input line: not JSON.").to_dict()
+    if not isinstance(request, dict) or not isinstance(request.get("question"), str):
+        return Reply(
+            "invalid", 'Malformed input line: expected {"question": "...", "history": [...]}.'
+        ).to_dict()
+    history = request.get("history")
+    if history is not None and not (
+        isinstance(history, list)
+        and all(
+            isinstance(t, dict)
+            and t.get("role") in {"user", "assistant"}
+            and isinstance(t.get("content"), str)
+            for t in history
+        )
+    ):
+        return Reply(
+            "invalid",
+            'Malformed input line: "history" must be a list of {"role": "user"|"assistant", "content": "..."}.',
+        ).to_dict()
+    return bot.ask(request["question"], history=history).to_dict()  # type: ignore[no-any-return]
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option(
+    "--json", "as_json", is_flag=True, help="JSON output; with no QUESTION, JSON lines from stdin."
+)
+@click.pass_obj
+@_friendly_errors
+def ask(settings: Settings, question: str | None, as_json: bool) -> None:
+    """Answer QUESTION from the clinic's documents, with numbered sources.
+
+    With --json and no QUESTION, read lines {"question": ..., "history": [...]} from
+    stdin and write exactly one JSON reply per line, in order.
+    """
+    bot = _bot(settings)
+    if question is not None:
+        reply = bot.ask(question)
+        if as_json:
+            click.echo(json.dumps(reply.to_dict(), ensure_ascii=False))
+        else:
+            _print_reply(reply)
+        return
+    if not as_json:
+        raise click.UsageError("give a QUESTION, or --json to read JSON lines from stdin")
+    for line in sys.stdin:
+        try:
+            out = _json_reply(bot, line)
+        except Exception as exc:  # one bad line must never stop the stream
+            logging.getLogger(__name__).exception("failed to answer a line")
+            out = {
+                "kind": "invalid",
+                "text": f"Could not answer this line: {type(exc).__name__}.",
+                "citations": [],
+                "passages": [],
+            }
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+@main.command()
+@click.pass_obj
+@_friendly_errors
+def chat(settings: Settings) -> None:
+    """Chat in the terminal (the conversation is remembered; Ctrl-D or 'quit' to leave)."""
+    bot = _bot(settings)
+    history: list[dict[str, str]] = []
+    click.echo("Ask about ketamine treatment at our clinic. Type 'quit' to leave.")
+    while True:
+        try:
+            question = input("\nyou> ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if question.strip().lower() in {"quit", "exit"}:
+            return
+        reply = bot.ask(question, history=history)
+        click.echo("")
+        _print_reply(reply)
+        if reply.kind != "invalid":
+            history += [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": reply.text},
+            ]
+
+
+@main.command("eval")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--json-out",
+    type=click.Path(path_type=Path),
+    help="Write every figure and case to this JSON file.",
+)
+@click.option("--no-anchors", is_flag=True, help="Skip the baselines (faster).")
+@click.pass_obj
+@_friendly_errors
+def eval_(
+    settings: Settings, files: tuple[Path, ...], json_out: Path | None, no_anchors: bool
+) -> None:
+    """Run the evaluation sets (default: evals/) through the bot and print the figures."""
+    from tqdm import tqdm
+
+    from kapbot.evaluation import evaluate, load_cases, to_json
+    from kapbot.settings import PROJECT_ROOT
+
+    cases = load_cases(list(files) or [PROJECT_ROOT / "evals"])
+    bot = _bot(settings)
+    with tqdm(total=len(cases), desc="Evaluating", unit="case", file=sys.stderr) as bar:
+        run = evaluate(bot, cases, anchors=not no_anchors, progress=bar.update)
+    _print_table(run.summary, run.anchors)
+    if json_out is not None:
+        json_out.write_text(to_json(run.results, run.summary, run.anchors), encoding="utf-8")
+        click.echo(f"Wrote {json_out}")
+
+
+def _print_table(
+    summary: dict[str, dict[str, float]], anchors: dict[str, dict[str, float]]
+) -> None:
+    columns = [
+        "cases",
+        "hit@1",
+        "hit@5",
+        "mrr@10",
+        "ndcg@10",
+        "citation_support",
+        "abstention_recall",
+        "abstention_precision",
+        "latency_p95_ms",
+    ]
+    click.echo(f"{'':16}" + "".join(f"{c[:14]:>15}" for c in columns))
+    for name, figures in [*summary.items(), *((f"anchor:{k}", v) for k, v in anchors.items())]:
+        cells = []
+        for c in columns:
+            value = figures.get(c)
+            if value is None:
+                cells.append(f"{'-':>15}")
+            elif c in {"cases", "latency_p95_ms"}:
+                cells.append(f"{value:>15.0f}")
+            else:
+                cells.append(f"{value:>15.3f}")
+        click.echo(f"{name:16}" + "".join(cells))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

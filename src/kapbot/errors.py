@@ -15,3 +15,7 @@ class IndexBusyError(KapbotError):
 
 class IndexUnavailableError(KapbotError):
     """The index cannot be opened or reached (missing folder, server down)."""
+
+
+class IndexEmptyError(KapbotError):
+    """The index has no documents, so there is nothing to answer from."""

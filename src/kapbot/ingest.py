@@ -30,7 +30,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import RecordManager, index
 
 from kapbot.catalog import Catalog, open_record_manager
-from kapbot.chunking import chunk_document
+from kapbot.chunking import CHUNK, chunk_document, sentence_documents
 from kapbot.corpus import Discovery, discover, source_id, source_path
 from kapbot.errors import IndexBusyError, KapbotError, LoadError
 from kapbot.keyword import KeywordIndex, load_in_step
@@ -189,7 +189,8 @@ class Indexer:
                 max_chars=self.settings.chunk_max_chars,
                 min_chars=self.settings.chunk_min_chars,
             )
-            loaded.append((source, chunks))
+            records = [r for c in chunks for r in (c, *sentence_documents(c))]
+            loaded.append((source, records))
         return loaded
 
     def ingest(self, paths: Sequence[Path] | None = None, *, prune: bool = False) -> IngestReport:
@@ -209,22 +210,23 @@ class Indexer:
         loaded = self._load(found, report)
         with self.locked():
             self._forget_records_without_vectors()
-            chunks: list[Document] = []
-            for source, doc_chunks in loaded:
+            before = set(self.store.ids())
+            records: list[Document] = []
+            for source, doc_records in loaded:
                 existing = set(self.records.list_keys(group_ids=[source]))
-                current = {c.id for c in doc_chunks}
+                current = {r.id for r in doc_records}
                 if not existing:
                     report.added.append(source)
                 elif existing == current:
                     report.skipped.append(source)
                 else:
                     report.updated.append(source)
-                chunks += doc_chunks
-            known = self.records.exists([c.id or "" for c in chunks]) if chunks else []
+                records += doc_records
+            known = self.records.exists([r.id or "" for r in records]) if records else []
             self.progress.start(sum(not k for k in known), "Embedding")
             try:
-                result = index(
-                    chunks,
+                index(
+                    records,
                     self.records,
                     self.store.vectorstore,
                     cleanup="scoped_full",
@@ -234,9 +236,6 @@ class Indexer:
                 )
             finally:
                 self.progress.close()
-            report.chunks_added = result["num_added"] + result["num_updated"]
-            report.chunks_skipped = result["num_skipped"]
-            report.chunks_deleted = result["num_deleted"]
             if prune:
                 seen = {source for source, _ in loaded} | {
                     source_id(Path(e.path), self.settings.corpus_dir) for e in report.errors
@@ -248,6 +247,11 @@ class Indexer:
                 ]
                 self._remove(gone, report)
             self._delete_vectors_without_records()
+            after = set(self.store.ids())
+            loaded_chunks = {r.id for _, rs in loaded for r in rs if r.metadata["kind"] == CHUNK}
+            report.chunks_added = len(after - before)
+            report.chunks_deleted = len(before - after)
+            report.chunks_skipped = len(loaded_chunks & before & after)
             self.catalog.touch(report.added + report.updated)
             self.catalog.ensure(report.skipped)
             self.sync_keyword()
@@ -282,10 +286,11 @@ class Indexer:
     def _remove(self, sources: list[str], report: IngestReport) -> None:
         for source in sources:
             keys = self.records.list_keys(group_ids=[source])
+            chunks = self.store.ids_for_source(source, kind=CHUNK)
             ids = sorted(set(keys) | set(self.store.ids_for_source(source)))
             self.store.delete(ids)
             self.records.delete_keys(keys)
-            report.chunks_deleted += len(ids)
+            report.chunks_deleted += len(chunks)
             report.deleted.append(source)
         self.catalog.forget(sources)
 
@@ -294,14 +299,14 @@ class Indexer:
     def _forget_records_without_vectors(self) -> None:
         """Records whose chunk is missing from the store (e.g. a wiped server) are dropped,
         so ``index()`` writes those chunks again instead of skipping them."""
-        missing = set(self.records.list_keys()) - set(self.store.ids())
+        missing = set(self.records.list_keys()) - set(self.store.ids(kind=None))
         if missing:
             log.warning("%d indexed chunks were missing from the store; re-adding", len(missing))
             self.records.delete_keys(sorted(missing))
 
     def _delete_vectors_without_records(self) -> None:
         """Vectors no record knows of (left by an interrupted run) are deleted."""
-        orphans = set(self.store.ids()) - set(self.records.list_keys())
+        orphans = set(self.store.ids(kind=None)) - set(self.records.list_keys())
         if orphans:
             log.warning("deleting %d chunks left by an interrupted run", len(orphans))
             self.store.delete(sorted(orphans))
@@ -333,7 +338,7 @@ class Indexer:
 def ensure_index(settings: Settings, progress: Progress | None = None) -> IngestReport | None:
     """Build the index from the corpus folder when it is empty; None when it was not."""
     indexer = Indexer.open(settings, progress=progress)
-    if indexer.store.count() > 0:
+    if not indexer.store.is_empty():
         indexer.sync_keyword()
         return None
     if not settings.corpus_dir.is_dir():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -24,18 +25,24 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from langchain_core.documents import Document
 
-# bm25s logs every build at DEBUG through its own handler.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     line.strip()
     for line in (Path(__file__).parent / "data" / "stopwords_en.txt").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 )
+
+
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG on import and logs every build.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +58,7 @@ def tokenize(text: str) -> list[str]:
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = [w.replace("’", "'") for w in _WORD.findall(folded)]
     words = [w.split("'")[0] for w in words]
-    return list(_stemmer().stemWords([w for w in words if w and w not in _STOPWORDS]))
+    return list(_stemmer().stemWords([w for w in words if w and w not in STOPWORDS]))
 
 
 def fingerprint(ids: Iterable[str]) -> str:
@@ -70,11 +77,11 @@ class KeywordIndex:
         self.docs = list(docs)
         self._retriever = retriever
         self.fingerprint = fingerprint(d.id or "" for d in self.docs)
+        self.by_id = {d.id or "": d for d in self.docs}
 
     @classmethod
     def build(cls, docs: Iterable[Document]) -> KeywordIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         chunks = [d for d in docs if d.id]
         tokens = [tokenize(d.page_content) for d in chunks]
         if not any(tokens):
@@ -85,6 +92,17 @@ class KeywordIndex:
 
     def __len__(self) -> int:
         return len(self.docs)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a stemmed token (rare words weigh more)."""
+        n = len(self.docs)
+        df = 0
+        if self._retriever is not None:
+            token_id = self._retriever.vocab_dict.get(token)  # type: ignore[attr-defined]
+            if token_id is not None:
+                indptr = self._retriever.scores["indptr"]  # type: ignore[attr-defined]
+                df = int(indptr[token_id + 1] - indptr[token_id])
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, k: int = 10) -> list[tuple[Document, float]]:
         """Chunks sharing words with ``query``, best BM25 score first (score > 0 only)."""
@@ -134,8 +152,7 @@ class KeywordIndex:
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex | None:
         """The saved index, or None when there is none or it is unreadable."""
-        import bm25s
-
+        bm25s = _bm25s()
         meta_path = folder / "meta.json"
         if not meta_path.is_file():
             return None
@@ -147,7 +164,10 @@ class KeywordIndex:
                     docs.append(
                         Document(id=row["id"], page_content=row["text"], metadata=row["metadata"])
                     )
-            retriever = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if docs else None
+            saved = (folder / "bm25").is_dir()
+            retriever = (
+                bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if saved else None
+            )
         except Exception:  # any damage means "rebuild it"
             return None
         return cls(docs, retriever)

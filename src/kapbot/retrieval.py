@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from kapbot.chunking import SENTENCE
 from kapbot.keyword import KeywordIndex
 from kapbot.records import Passage
 from kapbot.settings import Settings
@@ -68,25 +69,33 @@ class HybridRetriever(BaseRetriever):
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query`` (default ``settings.top_k``), best first.
 
-        Each passage carries its fused score and its cosine similarity to the query
-        (0 when only BM25 found it and the vector search did not rank it).
+        Three rankings are fused: passages by their own vector, passages by their best
+        sentence's vector, and BM25. Each passage carries its fused score and its cosine
+        similarity to the query: that of its best sentence or its whole text, whichever
+        is higher (0 when only BM25 found it; the best similarity of any passage in the
+        collection is always among the vector hits).
         """
         s = self.settings
         k = s.top_k if k is None else k
         vector = self.store.embed_query(query)
         dense = self.store.search_by_vector(vector, s.dense_candidates)
+        sentences = self.store.search_by_vector(vector, s.sentence_candidates, kind=SENTENCE)
         sparse = self.keyword.search(query, s.keyword_candidates)
-        docs = {d.id or "": d for d, _ in dense} | {d.id or "": d for d, _ in sparse}
+        docs = self.keyword.by_id | {d.id or "": d for d, _ in dense}
+        # A passage is as similar as its best sentence (or its whole text, if higher).
         similarity = {d.id or "": sim for d, sim in dense}
+        by_sentence: list[str] = []
+        for sentence, sim in sentences:
+            parent = str(sentence.metadata.get("parent", ""))
+            if parent in docs and parent not in by_sentence:
+                by_sentence.append(parent)
+            similarity[parent] = max(similarity.get(parent, 0.0), sim)
         fused = reciprocal_rank_fusion(
-            [[d.id or "" for d, _ in dense], [d.id or "" for d, _ in sparse]],
-            [s.dense_weight, s.keyword_weight],
+            [[d.id or "" for d, _ in dense], by_sentence, [d.id or "" for d, _ in sparse]],
+            [s.dense_weight, s.sentence_weight, s.keyword_weight],
             k=s.rrf_k,
         )
-        top = fused[:k]
-        missing = [cid for cid, _ in top if cid not in similarity]
-        if missing:
-            similarity |= self.store.similarities(vector, missing)
+        top = [(cid, score) for cid, score in fused if cid in docs][:k]
         return [to_passage(docs[cid], score, similarity.get(cid, 0.0)) for cid, score in top]
 
     def _get_relevant_documents(

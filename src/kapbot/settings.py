@@ -48,9 +48,12 @@ class Settings:
         max_file_bytes: Larger files are refused by the loaders.
         dense_candidates: Passages taken from the vector search before fusion.
         keyword_candidates: Passages taken from BM25 before fusion.
+        sentence_candidates: Sentences taken from the vector search (each votes for
+            its passage) before fusion.
         rrf_k: Reciprocal-rank-fusion constant: larger flattens the rank weights.
         dense_weight: Weight of the vector ranking in the fusion.
         keyword_weight: Weight of the BM25 ranking in the fusion.
+        sentence_weight: Weight of the best-sentence ranking in the fusion.
         top_k: Passages returned to the composer (and in ``Reply.passages``).
         abstain_below: Cosine similarity the best passage must reach, else kapbot
             says the materials do not cover the question (calibrated on ``evals/``).
@@ -74,11 +77,13 @@ class Settings:
     max_file_bytes: int = 20_000_000
     dense_candidates: int = 20
     keyword_candidates: int = 20
+    sentence_candidates: int = 40
     rrf_k: float = 60.0
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
+    sentence_weight: float = 1.0
     top_k: int = 5
-    abstain_below: float = 0.30
+    abstain_below: float = 0.33
     max_message_chars: int = 2000
     history_turns: int = 6
     llm: str | None = None
@@ -98,6 +103,7 @@ class Settings:
             "top_k",
             "dense_candidates",
             "keyword_candidates",
+            "sentence_candidates",
             "max_message_chars",
         ):
             if getattr(self, name) < 1:
@@ -167,9 +173,11 @@ _TYPES: dict[str, type] = {
     "max_file_bytes": int,
     "dense_candidates": int,
     "keyword_candidates": int,
+    "sentence_candidates": int,
     "rrf_k": float,
     "dense_weight": float,
     "keyword_weight": float,
+    "sentence_weight": float,
     "top_k": int,
     "abstain_below": float,
     "max_message_chars": int,

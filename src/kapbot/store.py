@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
+from kapbot.chunking import CHUNK
 from kapbot.errors import IndexUnavailableError
 from kapbot.settings import Settings
 
@@ -74,6 +76,22 @@ class ChunkStore:
             ) from exc
         return cls(vectorstore, settings.store_label)
 
+    @classmethod
+    def in_memory(cls, embeddings: Embeddings, name: str) -> ChunkStore:
+        """A throw-away collection in memory (for baselines measured beside kapbot)."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_chroma import Chroma
+
+        client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
+        vectorstore = Chroma(
+            client=client,
+            collection_name=name,
+            embedding_function=embeddings,
+            collection_configuration={"hnsw": {"space": "cosine"}},
+        )
+        return cls(vectorstore, f"memory:{name}")
+
     @property
     def _collection(self):  # type: ignore[no-untyped-def]
         return self.vectorstore._collection  # type: ignore[attr-defined]
@@ -90,15 +108,25 @@ class ChunkStore:
             raise
 
     def count(self) -> int:
-        return int(self._call("count chunks", self._collection.count))
+        """Number of chunks (passages)."""
+        return len(self.ids())
 
-    def ids(self) -> list[str]:
-        """Every chunk id in the collection."""
+    def is_empty(self) -> bool:
+        return int(self._call("count records", self._collection.count)) == 0
+
+    def ids(self, kind: str | None = CHUNK) -> list[str]:
+        """Ids of the chunks (or of the records of another ``kind``; None: all records)."""
+        where = {"kind": kind} if kind else None
         out: list[str] = []
         offset = 0
         while True:
             page = self._call(
-                "list chunk ids", self._collection.get, include=[], limit=_PAGE, offset=offset
+                "list ids",
+                self._collection.get,
+                where=where,
+                include=[],
+                limit=_PAGE,
+                offset=offset,
             )
             out += page["ids"]
             if len(page["ids"]) < _PAGE:
@@ -112,6 +140,7 @@ class ChunkStore:
             page = self._call(
                 "read chunks",
                 self._collection.get,
+                where={"kind": CHUNK},
                 include=["documents", "metadatas"],
                 limit=_PAGE,
                 offset=offset,
@@ -132,6 +161,7 @@ class ChunkStore:
             page = self._call(
                 "list documents",
                 self._collection.get,
+                where={"kind": CHUNK},
                 include=["metadatas"],
                 limit=_PAGE,
                 offset=offset,
@@ -159,10 +189,12 @@ class ChunkStore:
         }
         return [found[i] for i in ids if i in found]
 
-    def ids_for_source(self, source: str) -> list[str]:
-        page = self._call(
-            "find a document's chunks", self._collection.get, where={"source": source}, include=[]
-        )
+    def ids_for_source(self, source: str, kind: str | None = None) -> list[str]:
+        """Ids of a document's records (all kinds, or one)."""
+        where: dict[str, Any] = {"source": source}
+        if kind:
+            where = {"$and": [where, {"kind": kind}]}
+        page = self._call("find a document's chunks", self._collection.get, where=where, include=[])
         return list(page["ids"])
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -178,23 +210,17 @@ class ChunkStore:
         """Dense search: chunks with cosine similarity (1 - distance), best first."""
         return self.search_by_vector(self.embed_query(query), k)
 
-    def similarities(self, vector: Sequence[float], ids: Sequence[str]) -> dict[str, float]:
-        """Cosine similarity of ``vector`` to the stored chunks ``ids`` (vectors are unit length)."""
-        page = self._call(
-            "read embeddings", self._collection.get, ids=list(ids), include=["embeddings"]
-        )
-        return {
-            cid: float(sum(a * b for a, b in zip(vector, emb, strict=True)))
-            for cid, emb in zip(page["ids"], page["embeddings"], strict=True)
-        }
-
-    def search_by_vector(self, vector: Sequence[float], k: int) -> list[tuple[Document, float]]:
+    def search_by_vector(
+        self, vector: Sequence[float], k: int, kind: str = CHUNK
+    ) -> list[tuple[Document, float]]:
+        """Records of ``kind`` nearest to ``vector``, with cosine similarity, best first."""
         if k <= 0:
             return []
         result = self._call(
             "search",
             self._collection.query,
             query_embeddings=[list(vector)],
+            where={"kind": kind},
             n_results=k,
             include=["documents", "metadatas", "distances"],
         )

@@ -1,0 +1,177 @@
+"""The bot: one message in, one :class:`~kapbot.records.Reply` out.
+
+It wires the parts together: clean the message, make a follow-up standalone, retrieve
+(hybrid), abstain when nothing is relevant enough, compose a cited answer.
+
+Example:
+    >>> bot = Bot()  # doctest: +SKIP
+    >>> reply = bot.ask("What does KAP cost?")  # doctest: +SKIP
+    >>> reply.kind, [c.n for c in reply.citations]  # doctest: +SKIP
+    ('answer', [1])
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
+from kapbot.errors import IndexEmptyError
+from kapbot.followup import LLMCondenser, standalone_query
+from kapbot.inputs import clean_message
+from kapbot.keyword import KeywordIndex, load_in_step
+from kapbot.records import Citation, Passage, Reply
+from kapbot.retrieval import HybridRetriever
+from kapbot.settings import Settings
+from kapbot.store import ChunkStore
+
+log = logging.getLogger(__name__)
+
+INVALID_TEXT = (
+    "Please type a question about ketamine treatment at our clinic, for example what "
+    "ketamine-assisted psychotherapy is, what a session is like, or what it costs."
+)
+ABSTAIN_TEXT = (
+    "I'm sorry, our clinic's materials don't cover that, so I can't answer it reliably. "
+    "Please contact the clinic directly; our care team will be glad to help."
+)
+
+
+def _valid_history(history: object) -> list[dict[str, str]]:
+    """The usable turns of a history (anything malformed is left out)."""
+    if not isinstance(history, list):
+        return []
+    turns = []
+    for turn in history:
+        if (
+            isinstance(turn, Mapping)
+            and turn.get("role") in {"user", "assistant"}
+            and isinstance(turn.get("content"), str)
+        ):
+            turns.append({"role": str(turn["role"]), "content": str(turn["content"])})
+    return turns
+
+
+class Bot:
+    """Answers patients' questions from the indexed clinic documents.
+
+    Loads the embedding model and opens the index once; :meth:`ask` is safe to call
+    from several threads.
+
+    Args:
+        settings: Configuration (default: from ``KAPBOT_*`` environment variables).
+        embeddings: An embedding model to share (default: the packaged model).
+        composer: How answers are written (default: extractive, or generative when
+            ``settings.llm`` names a chat model).
+
+    Raises:
+        IndexEmptyError: the index has no documents (run ``kapbot ingest``).
+        IndexUnavailableError: the index cannot be opened or reached.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embeddings: Embeddings | None = None,
+        composer: Composer | None = None,
+    ) -> None:
+        from kapbot.embeddings import load_embeddings
+        from kapbot.llm import load_chat_model
+
+        self.settings = settings or Settings.from_env()
+        model = embeddings or load_embeddings(self.settings.embed_batch_size)
+        self.store = ChunkStore.open(self.settings, model)
+        ids = self.store.ids()
+        if not ids:
+            raise IndexEmptyError(
+                f"The index at {self.store.label} is empty. Run `kapbot ingest` to build it "
+                f"from {self.settings.corpus_dir}."
+            )
+        self.keyword: KeywordIndex = load_in_step(
+            self.settings.keyword_dir, ids, self.store.iter_chunks
+        )
+        self.retriever = HybridRetriever(
+            store=self.store, keyword=self.keyword, settings=self.settings
+        )
+        extractive = ExtractiveComposer(self.keyword.idf)
+        chat_model = load_chat_model(self.settings)
+        self.composer: Composer = composer or (
+            GenerativeComposer(chat_model, extractive) if chat_model is not None else extractive
+        )
+        self._condense = (
+            LLMCondenser(chat_model, self.settings.history_turns) if chat_model else None
+        )
+        # The model and the Chroma client are shared; one retrieval at a time keeps
+        # them safe under concurrent callers (each takes milliseconds).
+        self._lock = threading.Lock()
+
+    def standalone(self, question: str, history: Sequence[Mapping[str, str]]) -> str:
+        if self._condense is not None:
+            return self._condense(question, history)
+        return standalone_query(question, history, self.settings.history_turns)
+
+    def retrieve(self, query: str) -> list[Passage]:
+        with self._lock:
+            return self.retriever.search(query)
+
+    def ask(self, question: str, history: Sequence[Mapping[str, Any]] | None = None) -> Reply:
+        """Answer one message, given the conversation so far.
+
+        Args:
+            question: What the patient typed.
+            history: Earlier turns, ``{"role": "user"|"assistant", "content": str}``.
+
+        Returns:
+            A Reply whose ``kind`` is ``answer``, ``abstain``, ``crisis`` or ``invalid``.
+        """
+        message = clean_message(question, self.settings.max_message_chars)
+        if message.empty:
+            return Reply("invalid", INVALID_TEXT, notices=message.notices)
+        turns = _valid_history(history)
+        query = self.standalone(message.text, turns)
+        passages = self.retrieve(query)
+        if not passages or max(p.similarity for p in passages) < self.settings.abstain_below:
+            return Reply(
+                "abstain",
+                ABSTAIN_TEXT,
+                passages=tuple(passages),
+                query=query,
+                notices=message.notices,
+            )
+        composition = self.composer.compose(query, passages)
+        if not composition.cited:
+            return Reply(
+                "abstain",
+                ABSTAIN_TEXT,
+                passages=tuple(passages),
+                query=query,
+                notices=message.notices,
+            )
+        citations = tuple(
+            Citation(
+                n=i,
+                title=p.title,
+                source=p.source,
+                url=p.url,
+                text=p.text,
+                publisher=p.publisher,
+                section=p.section,
+            )
+            for i, p in enumerate(composition.cited, start=1)
+        )
+        text = composition.text
+        if message.notices:
+            text = "\n\n".join([*(f"*{n}*" for n in message.notices), text])
+        return Reply(
+            "answer",
+            text,
+            citations=citations,
+            passages=tuple(passages),
+            query=query,
+            notices=message.notices,
+        )

@@ -1,0 +1,203 @@
+"""Answer composition: the clinic's own sentences with ``[n]`` markers.
+
+:class:`ExtractiveComposer` (the default) needs no LLM: from the best passage it quotes
+the span of sentences that best matches the question (the answer right under a heading
+that asks the same question, or the sentence sharing the question's rarest words, plus
+what follows it), and may add one sentence from a second, different section.
+
+:class:`GenerativeComposer` asks a chat model for an answer and keeps only sentences
+whose ``[n]`` points at a passage it was given and that passage supports (its words and
+every number it states are in the passage); if nothing survives, the extractive answer
+is used instead.
+
+``Composition.text`` numbers citations 1..n in order of first use; ``cited[i - 1]`` is
+the passage behind ``[i]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kapbot.chunking import Unit, body_of, is_list_item, split_sentences, units_of
+from kapbot.keyword import tokenize
+from kapbot.records import Passage
+
+log = logging.getLogger(__name__)
+
+Weigher = Callable[[str], float]
+_MARKER = re.compile(r"\[(\d+)\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True)
+class Composition:
+    text: str
+    cited: tuple[Passage, ...]
+
+
+class Composer(Protocol):
+    def compose(self, question: str, passages: Sequence[Passage]) -> Composition: ...
+
+
+def markdown_safe(text: str) -> str:
+    """Clinic text shown as Markdown: angle brackets escaped so no HTML is rendered."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _render(units: Sequence[Unit]) -> str:
+    parts: list[str] = []
+    for i, unit in enumerate(units):
+        if i:
+            parts.append("\n" if unit.sep != " " else " ")
+        parts.append(unit.text)
+    return markdown_safe("".join(parts))
+
+
+@dataclass(frozen=True)
+class _Span:
+    units: tuple[Unit, ...]
+    score: float
+
+
+class ExtractiveComposer:
+    """Quotes the most relevant sentences of the top passages.
+
+    Args:
+        weight: Weight of a stemmed query token (the keyword index's IDF).
+        max_chars: Length budget of the quote from the best passage.
+        second_ratio: A second passage is quoted when its best span scores at least this
+            fraction of the first one's.
+    """
+
+    def __init__(self, weight: Weigher, max_chars: int = 450, second_ratio: float = 0.6) -> None:
+        self.weight = weight
+        self.max_chars = max_chars
+        self.second_ratio = second_ratio
+
+    def _score(self, text: str, query: set[str]) -> float:
+        return sum(self.weight(t) for t in query & set(tokenize(text)))
+
+    def best_span(self, passage: Passage, query: set[str], max_chars: int) -> _Span:
+        units = units_of(body_of(passage.text))
+        if not units:
+            return _Span((), 0.0)
+        scores = [self._score(u.text, query) for u in units]
+        heading = self._score(passage.section, query)
+        best = max(range(len(units)), key=lambda i: (scores[i], -i))
+        # Under a heading that matches the question better than any sentence does, the
+        # answer is what the section says first (FAQ-style sections).
+        start = 0 if heading >= scores[best] else best
+        # A list item is quoted with the sentence that introduces its list.
+        while start > 0 and is_list_item(units[start]) and not units[start - 1].text.endswith(":"):
+            start -= 1
+        if start > 0 and is_list_item(units[start]) and units[start - 1].text.endswith(":"):
+            start -= 1
+        chosen = [units[start]]
+        size = len(units[start].text)
+        for unit in units[start + 1 :]:
+            in_list = is_list_item(unit) and (
+                chosen[-1].text.endswith(":") or is_list_item(chosen[-1])
+            )
+            if unit.text.endswith(":") and not in_list:
+                break  # the next list belongs to another point
+            if size + len(unit.text) > (max_chars * 2 if in_list else max_chars):
+                break
+            chosen.append(unit)
+            size += len(unit.text) + 1
+        score = max(heading, scores[best]) + sum(scores[start : start + len(chosen)]) * 0.1
+        return _Span(tuple(chosen), score)
+
+    def compose(self, question: str, passages: Sequence[Passage]) -> Composition:
+        if not passages:
+            return Composition("", ())
+        query = set(tokenize(question))
+        first = self.best_span(passages[0], query, self.max_chars)
+        parts = [(first, passages[0])]
+        for other in passages[1:3]:
+            if (other.source, other.section) == (passages[0].source, passages[0].section):
+                continue
+            span = self.best_span(other, query, self.max_chars // 2)
+            if span.units and span.score > 0 and span.score >= self.second_ratio * first.score:
+                parts.append((span, other))
+            break
+        text = "\n\n".join(f"{_render(span.units)} [{i}]" for i, (span, _) in enumerate(parts, 1))
+        return Composition(text, tuple(p for _, p in parts))
+
+
+def supported(sentence: str, passage_text: str, min_overlap: float = 0.6) -> bool:
+    """Whether a generated sentence is backed by the passage it cites.
+
+    Most of its content words must be in the passage, and every number it states must
+    appear there verbatim (a model must never invent a figure).
+    """
+    bare = _MARKER.sub(" ", sentence)
+    words = set(tokenize(bare))
+    if not words:
+        return False
+    overlap = len(words & set(tokenize(passage_text))) / len(words)
+    numbers_ok = all(n in passage_text for n in _NUMBER.findall(bare))
+    return overlap >= min_overlap and numbers_ok
+
+
+def filter_generated(output: str, passages: Sequence[Passage]) -> Composition | None:
+    """Keep only supported sentences with valid ``[n]`` markers; renumber in order of use.
+
+    Returns None when no sentence survives.
+    """
+    kept: list[str] = []
+    order: list[int] = []  # passage indexes, in order of first citation
+    for line in output.splitlines():
+        for sentence in split_sentences(line.strip().lstrip("-*• ").strip()):
+            cited = [int(n) for n in _MARKER.findall(sentence)]
+            valid = sorted({n for n in cited if 1 <= n <= len(passages)})
+            if not valid:
+                continue
+            bare = _MARKER.sub("", sentence).strip()
+            bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
+            if not any(supported(bare, passages[n - 1].text) for n in valid):
+                continue
+            valid = [n for n in valid if supported(bare, passages[n - 1].text)]
+            for n in valid:
+                if n - 1 not in order:
+                    order.append(n - 1)
+            markers = "".join(f"[{order.index(n - 1) + 1}]" for n in valid)
+            kept.append(f"{markdown_safe(bare)} {markers}")
+    if not kept:
+        return None
+    return Composition(" ".join(kept), tuple(passages[i] for i in order))
+
+
+class GenerativeComposer:
+    """Answers with a LangChain chat model, filtered to what the passages support."""
+
+    _SYSTEM = (
+        "You answer a patient's question for a ketamine-assisted psychotherapy clinic using "
+        "ONLY the numbered passages below. Write 1 to 4 short sentences. End every sentence "
+        "with the number of the passage that states it, like [1]. Use the passages' own "
+        "words and figures; add nothing they do not say. Never give a dose, never promise "
+        "an outcome. If the passages do not answer the question, reply exactly: NO_ANSWER"
+    )
+
+    def __init__(self, model: Any, fallback: Composer) -> None:
+        self.model = model
+        self.fallback = fallback
+
+    def compose(self, question: str, passages: Sequence[Passage]) -> Composition:
+        numbered = "\n\n".join(f"[{i}] {body_of(p.text)}" for i, p in enumerate(passages, 1))
+        try:
+            result = self.model.invoke(
+                [
+                    ("system", self._SYSTEM),
+                    ("human", f"Passages:\n{numbered}\n\nQuestion: {question}"),
+                ]
+            )
+            output = str(getattr(result, "content", result))
+        except Exception as exc:  # the model is optional: never fail the answer on it
+            log.warning("chat model failed, using the extractive answer: %s", exc)
+            return self.fallback.compose(question, passages)
+        composed = None if "NO_ANSWER" in output else filter_generated(output, passages)
+        return composed or self.fallback.compose(question, passages)

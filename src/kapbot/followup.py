@@ -1,0 +1,166 @@
+"""Making a follow-up question standalone before retrieval.
+
+"and what does that cost?" means nothing to a retriever on its own. Without an LLM,
+:func:`standalone_query` detects a message that leans on earlier turns (pronouns such as
+"it"/"that", openings such as "and"/"what about", or too few words of its own) and
+appends the topic words of the conversation: the patient's recent questions and the
+names the assistant's last answer used. With a chat model configured,
+:class:`LLMCondenser` asks it to rewrite the question and falls back to the rules on
+any failure.
+
+Example:
+    >>> standalone_query("and what does that cost?",
+    ...                  [{"role": "user", "content": "What is Spravato?"}])
+    'and what does that cost? (Spravato)'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kapbot.keyword import STOPWORDS
+
+log = logging.getLogger(__name__)
+
+Turn = Mapping[str, str]
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’®-]*")
+_ANAPHORA = frozenset(
+    "it its it's itself that this those these they them their theirs there one ones same "
+    "he she him her former latter".split()
+)
+_OPENINGS = (
+    "and ",
+    "but ",
+    "also ",
+    "so ",
+    "or ",
+    "then ",
+    "what about",
+    "how about",
+    "and what",
+    "what else",
+    "why",
+    "how come",
+    "compared",
+)
+# Words of a question that are not its topic ("what", "tell", "looking").
+_FILLER = frozenset(
+    """a about after again all also am an and any are as at be been before being but by can
+    could did do does doing for from get got had has have how i if in into is it just kind
+    know like me more most my need no not of on or other our out over really say should so
+    some still tell than thanks thank that the them then there these they thing things this
+    those to too very want was way we well were what when where which while who why will
+    with would you your yes ok okay please happens happen looking look wondering curious
+    hear heard hi hello hey""".split()
+)
+# Words that, alone, do not say what a question is about ("is it safe?", "side effects?").
+_GENERIC = _FILLER | frozenset(
+    """long many much one type types cost costs price pay paying expensive cheap safe safety risk risks side effects effect
+    work works working help helps covered cover insurance long take takes last lasts
+    session sessions often much many teenagers teens kids children old age people patients
+    ptsd anxiety depression better worse different difference same compare""".split()
+)
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(_MARKER.sub(" ", text))
+
+
+def needs_context(question: str) -> bool:
+    """Whether a message probably depends on earlier turns."""
+    lowered = " ".join(question.lower().split())
+    words = [w.lower().strip("'’") for w in _words(question)]
+    if not words:
+        return False
+    if lowered.startswith(_OPENINGS):
+        return True
+    if any(w in _ANAPHORA for w in words):
+        return True
+    own_topic = [w for w in words if w not in _GENERIC and len(w) > 2]
+    return len(own_topic) == 0
+
+
+def _topic_words(text: str) -> list[str]:
+    """Words of a turn that name its topic (not generic question words)."""
+    out: list[str] = []
+    for word in _words(text):
+        lowered = word.lower().strip("'’").split("'")[0].split("’")[0]
+        acronym = len(word) >= 2 and word.isupper()
+        if lowered in _FILLER or lowered in _ANAPHORA or lowered in STOPWORDS:
+            continue
+        if len(lowered) < 3 and not acronym:
+            continue
+        if word not in out:
+            out.append(word)
+    return out
+
+
+def _names(text: str) -> list[str]:
+    """Proper names and acronyms in an answer (Spravato, KAP, IV, REMS)."""
+    names: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", _MARKER.sub(" ", text)):
+        for i, word in enumerate(_words(sentence)):
+            bare = word.strip("'’®-")
+            is_acronym = len(bare) >= 2 and bare.isupper()
+            is_name = i > 0 and bare[:1].isupper() and bare[1:].islower() and len(bare) > 3
+            if (is_acronym or is_name) and bare not in names:
+                names.append(bare)
+    return names[:6]
+
+
+def standalone_query(question: str, history: Sequence[Turn] | None, turns: int = 6) -> str:
+    """The question itself, or the question plus the conversation's topic words."""
+    if not history or not needs_context(question):
+        return question
+    recent = list(history)[-turns:]
+    topic: list[str] = []
+    # The patient's most recent questions, newest first, until one stands on its own.
+    for turn in reversed(recent):
+        if turn.get("role") != "user":
+            continue
+        words = _topic_words(turn.get("content", ""))
+        topic = [w for w in words if w not in topic] + topic
+        if not needs_context(turn.get("content", "")):
+            break
+    last_answer = next((t for t in reversed(recent) if t.get("role") == "assistant"), None)
+    if last_answer is not None:
+        lowered = {w.lower() for w in topic}
+        topic += [n for n in _names(last_answer.get("content", "")) if n.lower() not in lowered]
+    if not topic:
+        return question
+    return f"{question} ({' '.join(topic)})"
+
+
+class LLMCondenser:
+    """Rewrites a follow-up with a chat model; the rules are the fallback."""
+
+    _PROMPT = (
+        "Rewrite the patient's last message as one standalone question that can be "
+        "understood without the conversation. Keep the patient's meaning; do not answer "
+        "it. Reply with the question only.\n\nConversation:\n{history}\n\nLast message: {question}"
+    )
+
+    def __init__(self, model: Any, turns: int = 6) -> None:
+        self.model = model
+        self.turns = turns
+
+    def __call__(self, question: str, history: Sequence[Turn] | None) -> str:
+        if not history or not needs_context(question):
+            return question
+        lines = "\n".join(
+            f"{t.get('role', 'user')}: {t.get('content', '')}" for t in list(history)[-self.turns :]
+        )
+        try:
+            result = self.model.invoke(self._PROMPT.format(history=lines, question=question))
+            text = " ".join(str(getattr(result, "content", result)).split())
+        except Exception as exc:  # any model failure: the rules still work
+            log.warning("follow-up rewriting by the chat model failed: %s", exc)
+            text = ""
+        if not text or len(text) > 500:
+            return standalone_query(question, history, self.turns)
+        return text

@@ -1,0 +1,125 @@
+"""The public Python interface with the real model and real Chroma."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from kapbot import Bot, Reply
+from kapbot.errors import IndexEmptyError
+from kapbot.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def bot(built_indexer, settings, embeddings) -> Bot:  # type: ignore[no-untyped-def]
+    return Bot(settings, embeddings=embeddings)
+
+
+def _check_citations(reply: Reply) -> None:
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", reply.text)]
+    assert markers, reply.text
+    assert sorted(set(markers)) == list(range(1, len(reply.citations) + 1))
+    assert [c.n for c in reply.citations] == list(range(1, len(reply.citations) + 1))
+    for citation in reply.citations:
+        assert citation.title and citation.source.startswith("corpus/") and citation.text
+        assert citation.text in [p.text for p in reply.passages]
+
+
+def test_answer_quotes_the_clinic_with_numbered_citations(bot: Bot) -> None:
+    reply = bot.ask("Will my insurance pay for ketamine-assisted psychotherapy?")
+    assert reply.kind == "answer"
+    _check_citations(reply)
+    assert "insurance" in reply.text.lower()
+    # Quoted, not invented: each answer paragraph is clinic text from its citation.
+    for paragraph in reply.text.split("\n\n"):
+        body = re.sub(r"\s*\[\d+\]$", "", paragraph)
+        n = int(re.findall(r"\[(\d+)\]$", paragraph)[0])
+        source_text = " ".join(reply.citations[n - 1].text.split())
+        for line in body.split("\n"):
+            assert " ".join(line.split()) in source_text
+    assert [p.score for p in reply.passages] == sorted(
+        (p.score for p in reply.passages), reverse=True
+    )
+    assert len(reply.passages) == bot.settings.top_k
+
+
+def test_follow_up_uses_the_conversation(bot: Bot) -> None:
+    history = [
+        {"role": "user", "content": "What is Spravato?"},
+        {
+            "role": "assistant",
+            "content": "Spravato is an FDA-approved intranasal esketamine treatment [1].",
+        },
+    ]
+    reply = bot.ask("is it covered by insurance?", history=history)
+    assert reply.kind == "answer"
+    assert "Spravato" in reply.query
+    assert any("Spravato" in p.text for p in reply.passages)
+
+
+def test_out_of_scope_question_abstains_without_citations(bot: Bot) -> None:
+    reply = bot.ask("What's the best way to get from the airport to downtown Chicago?")
+    assert reply.kind == "abstain"
+    assert reply.citations == ()
+    assert "materials don't cover" in reply.text
+    assert not re.search(r"\[\d+\]", reply.text)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("", "invalid"),
+        ("   \n\t ", "invalid"),
+        ("<img src=x onerror=alert(1)>", "invalid"),
+        ("\u202e\u200b", "invalid"),
+        ("{{7*7}} what does KAP cost?", "answer"),
+        ("<b>What does KAP cost?</b>", "answer"),
+        ("What\x00 does\x07 KAP cost?", "answer"),
+    ],
+)
+def test_odd_input_gets_a_sensible_reply(bot: Bot, message: str, kind: str) -> None:
+    reply = bot.ask(message)
+    assert reply.kind == kind
+    assert "<img" not in reply.text and "<b>" not in reply.text and "{{" not in reply.text
+
+
+def test_huge_message_is_truncated_with_a_notice(bot: Bot) -> None:
+    reply = bot.ask("What does ketamine-assisted psychotherapy cost? " * 20_000)
+    assert reply.kind == "answer"
+    assert reply.notices and "first 2,000 characters" in reply.notices[0]
+    assert "first 2,000 characters" in reply.text
+
+
+def test_malformed_history_is_ignored(bot: Bot) -> None:
+    reply = bot.ask("What does KAP cost?", history=[{"role": "system", "content": 3}, "x"])  # type: ignore[list-item]
+    assert reply.kind == "answer"
+
+
+def test_ask_is_safe_from_many_threads(bot: Bot) -> None:
+    questions = [
+        "What does KAP cost?",
+        "What are the side effects of ketamine?",
+        "Is Spravato covered by insurance?",
+        "How long is a KAP session?",
+    ] * 6
+    expected = {q: bot.ask(q) for q in set(questions)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(bot.ask, questions))
+    for question, reply in zip(questions, replies, strict=True):
+        assert reply.kind == "answer"
+        assert reply.text == expected[question].text
+        assert [p.id for p in reply.passages] == [p.id for p in expected[question].passages]
+
+
+def test_empty_index_says_what_to_run(settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(IndexEmptyError, match="Run `kapbot ingest`"):
+        Bot(settings, embeddings=embeddings)
+
+
+def test_bot_is_a_langchain_retriever(bot: Bot) -> None:
+    docs = bot.retriever.invoke("Is KAP covered by insurance?")
+    assert docs and all("score" in d.metadata for d in docs)
