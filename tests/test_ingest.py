@@ -55,57 +55,57 @@ def test_second_ingest_skips_everything(indexer: Indexer, settings) -> None:  # 
     assert indexer.store.count() == count
 
 
-def test_edited_sentence_replaces_only_that_documents_chunks(indexer: Indexer, settings) -> None:  # type: ignore[no-untyped-def]
-    indexer.ingest()
-    before = ids_by_source(indexer)
+def test_edited_sentence_replaces_only_that_documents_chunks(
+    built_indexer: Indexer, settings
+) -> None:  # type: ignore[no-untyped-def]
+    before = ids_by_source(built_indexer)
     path = settings.corpus_dir / COST_DOC
     text = path.read_text(encoding="utf-8")
     start = text.index(OLD_SENTENCE)
     end = text.index(".", text.index("several thousand dollars", start)) + 1
     path.write_text(text[:start] + NEW_SENTENCE + text[end:], encoding="utf-8")
 
-    report = indexer.ingest()
+    report = built_indexer.ingest()
     edited = source_id(path, settings.corpus_dir)
     assert report.updated == [edited]
     assert len(report.skipped) == 4
     assert report.chunks_added == 1 and report.chunks_deleted == 1
 
-    after = ids_by_source(indexer)
+    after = ids_by_source(built_indexer)
     for source, ids in before.items():
         if source != edited:
             assert after[source] == ids, f"{source} changed although it was not edited"
     assert len(after[edited] - before[edited]) == 1
     assert len(before[edited] - after[edited]) == 1
 
-    all_text = [d.page_content for d in indexer.store.iter_chunks()]
+    all_text = [d.page_content for d in built_indexer.store.iter_chunks()]
     assert any(NEW_SENTENCE in t for t in all_text)
     assert not any(OLD_SENTENCE in t for t in all_text)
 
-    dense = indexer.store.similarity_search(NEW_SENTENCE, k=1)
+    dense = built_indexer.store.similarity_search(NEW_SENTENCE, k=1)
     assert NEW_SENTENCE in dense[0][0].page_content
-    keyword = indexer.sync_keyword()
+    keyword = built_indexer.sync_keyword()
     hits = keyword.search("zebra striped instalments", k=3)
     assert hits and NEW_SENTENCE in hits[0][0].page_content
     assert not any(OLD_SENTENCE in d.page_content for d in keyword.docs)
-    assert keyword.fingerprint == KeywordIndex.build(indexer.store.iter_chunks()).fingerprint
+    assert keyword.fingerprint == KeywordIndex.build(built_indexer.store.iter_chunks()).fingerprint
 
 
-def test_prune_removes_deleted_document_from_both_indexes(indexer: Indexer, settings) -> None:  # type: ignore[no-untyped-def]
-    indexer.ingest()
+def test_prune_removes_deleted_document_from_both_indexes(built_indexer: Indexer, settings) -> None:  # type: ignore[no-untyped-def]
     gone = settings.corpus_dir / "kap-vs-infusion-only-therapy.md"
     gone_source = source_id(gone, settings.corpus_dir)
-    gone_ids = ids_by_source(indexer)[gone_source]
+    gone_ids = ids_by_source(built_indexer)[gone_source]
     gone.unlink()
 
-    without_prune = indexer.ingest()
+    without_prune = built_indexer.ingest()
     assert without_prune.deleted == []
-    assert gone_source in ids_by_source(indexer), "a plain ingest must not delete documents"
+    assert gone_source in ids_by_source(built_indexer), "a plain ingest must not delete documents"
 
-    report = indexer.ingest(prune=True)
+    report = built_indexer.ingest(prune=True)
     assert report.deleted == [gone_source]
     assert report.chunks_deleted == len(gone_ids)
-    assert gone_source not in ids_by_source(indexer)
-    assert not gone_ids & set(indexer.store.ids())
+    assert gone_source not in ids_by_source(built_indexer)
+    assert not gone_ids & set(built_indexer.store.ids())
     keyword = KeywordIndex.load(settings.keyword_dir)
     assert keyword is not None
     assert not gone_ids & {d.id for d in keyword.docs}
@@ -114,72 +114,68 @@ def test_prune_removes_deleted_document_from_both_indexes(indexer: Indexer, sett
         h[0].metadata["source"] != gone_source
         for h in keyword.search("Duration of Benefit Longer-lasting with integration", k=5)
     )
-    assert gone_source not in {s.source for s in indexer.sources()}
+    assert gone_source not in {s.source for s in built_indexer.sources()}
 
 
-def test_prune_leaves_other_folders_alone(indexer: Indexer, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_prune_leaves_other_folders_alone(built_indexer: Indexer, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     other = tmp_path / "elsewhere"
     other.mkdir()
     (other / "hours.md").write_text(
         "# Opening hours\n\nThe front desk answers calls on weekdays.\n"
     )
-    indexer.ingest([settings.corpus_dir, other])
-    report = indexer.ingest([settings.corpus_dir], prune=True)
+    built_indexer.ingest([settings.corpus_dir, other])
+    report = built_indexer.ingest([settings.corpus_dir], prune=True)
     assert report.deleted == []
     assert source_id(other / "hours.md", settings.corpus_dir) in {
-        s.source for s in indexer.sources()
+        s.source for s in built_indexer.sources()
     }
 
 
-def test_remove_one_document(indexer: Indexer, settings) -> None:  # type: ignore[no-untyped-def]
-    indexer.ingest()
+def test_remove_one_document(built_indexer: Indexer, settings) -> None:  # type: ignore[no-untyped-def]
     target = "corpus/cohen-kap-vs-infusions.md"
-    assert target in ids_by_source(indexer)
-    count = indexer.store.count()
-    n = len(ids_by_source(indexer)[target])
-    report = indexer.remove([target])
+    assert target in ids_by_source(built_indexer)
+    count = built_indexer.store.count()
+    n = len(ids_by_source(built_indexer)[target])
+    report = built_indexer.remove([target])
     assert report.deleted == [target] and report.chunks_deleted == n
-    assert target not in ids_by_source(indexer)
-    assert indexer.store.count() == count - n
-    keyword = indexer.sync_keyword()
+    assert target not in ids_by_source(built_indexer)
+    assert built_indexer.store.count() == count - n
+    keyword = built_indexer.sync_keyword()
     assert all(d.metadata["source"] != target for d in keyword.docs)
 
-    missing = indexer.remove(["corpus/never-was-here.md"])
+    missing = built_indexer.remove(["corpus/never-was-here.md"])
     assert not missing.ok and "is not indexed" in missing.errors[0].reason
     # The file is still in the folder: ingesting again brings it back.
-    assert indexer.ingest().added == [target]
+    assert built_indexer.ingest().added == [target]
 
 
-def test_sources_lists_title_source_chunks_and_date(indexer: Indexer) -> None:
-    indexer.ingest()
-    rows = indexer.sources()
+def test_sources_lists_title_source_chunks_and_date(built_indexer: Indexer) -> None:
+    rows = built_indexer.sources()
     assert len(rows) == 5
     by_source = {r.source: r for r in rows}
     cohen = by_source["corpus/cohen-kap-vs-infusions.md"]
     assert cohen.title.startswith("What Is Ketamine-Assisted Psychotherapy")
-    assert cohen.chunks == len(ids_by_source(indexer)[cohen.source])
+    assert cohen.chunks == len(ids_by_source(built_indexer)[cohen.source])
     assert cohen.added[:4].isdigit() and "T" in cohen.added
-    assert sum(r.chunks for r in rows) == indexer.store.count()
+    assert sum(r.chunks for r in rows) == built_indexer.store.count()
 
 
-def test_records_missing_from_store_are_rewritten(indexer: Indexer) -> None:
+def test_records_missing_from_store_are_rewritten(built_indexer: Indexer) -> None:
     """If vectors vanish (a wiped server), the next ingest writes them again."""
-    indexer.ingest()
-    ids = indexer.store.ids()
+    ids = built_indexer.store.ids()
     lost = ids[:7]
-    indexer.store.delete(lost)
-    report = indexer.ingest()
+    built_indexer.store.delete(lost)
+    report = built_indexer.ingest()
     assert report.chunks_added == 7
-    assert sorted(indexer.store.ids()) == sorted(ids)
+    assert sorted(built_indexer.store.ids()) == sorted(ids)
 
 
-def test_orphan_vectors_are_deleted(indexer: Indexer) -> None:
+def test_orphan_vectors_are_deleted(built_indexer: Indexer) -> None:
     """Vectors written without a record (killed before the record update) are cleaned up."""
     from langchain_core.documents import Document
 
-    indexer.ingest()
-    indexer.store.vectorstore.add_documents(
+    built_indexer.store.vectorstore.add_documents(
         [Document(page_content="stale text", metadata={"source": "corpus/x.md"})], ids=["orphan-1"]
     )
-    indexer.ingest()
-    assert "orphan-1" not in set(indexer.store.ids())
+    built_indexer.ingest()
+    assert "orphan-1" not in set(built_indexer.store.ids())

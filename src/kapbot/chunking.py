@@ -263,7 +263,8 @@ def sentence_documents(chunk: Document) -> list[Document]:
     sharply than a whole passage's vector does, and their best similarity is the
     relevance signal abstention uses. The section heading is one record (FAQ headings
     are questions); a list is one record with its introduction, so that "- Liver
-    damage" keeps the context that it is a side effect.
+    damage" keeps the context that it is a side effect. A chunk of one sentence gets no
+    sentence record besides its heading: its own vector already is that sentence's.
     """
     if not chunk.id:
         raise ValueError("a chunk needs its id before its sentences can point at it")
@@ -272,6 +273,8 @@ def sentence_documents(chunk: Document) -> list[Document]:
     if section:
         texts.append(section)
     units = units_of(body_of(chunk.page_content))
+    if len(units) == 1 and not is_list_item(units[0]):
+        units = []  # one sentence: the chunk's own vector already is that sentence's
     i = 0
     while i < len(units):
         group = [units[i].text]

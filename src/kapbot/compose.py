@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 Weigher = Callable[[str], float]
 _MARKER = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKER_AFTER_STOP = re.compile(r"([.!?])\s*((?:\[\d+\]\s*)+)")
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,10 @@ class Composer(Protocol):
 
 
 def markdown_safe(text: str) -> str:
-    """Clinic text shown as Markdown: angle brackets escaped so no HTML is rendered."""
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    """Clinic text shown as Markdown: no HTML is rendered, and a bracketed number in the
+    text ("[12]") is escaped so it never reads as one of kapbot's citation markers."""
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKER.sub(lambda m: f"\\[{m.group(1)}\\]", text)
 
 
 def _render(units: Sequence[Unit]) -> str:
@@ -61,6 +64,10 @@ def _render(units: Sequence[Unit]) -> str:
 class _Span:
     units: tuple[Unit, ...]
     score: float
+
+
+def _size_between(units: Sequence[Unit], start: int, end: int) -> int:
+    return sum(len(u.text) + 1 for u in units[start : end + 1])
 
 
 class ExtractiveComposer:
@@ -96,9 +103,12 @@ class ExtractiveComposer:
             start -= 1
         if start > 0 and is_list_item(units[start]) and units[start - 1].text.endswith(":"):
             start -= 1
-        chosen = [units[start]]
-        size = len(units[start].text)
-        for unit in units[start + 1 :]:
+        if start < best and _size_between(units, start, best) > max_chars * 2:
+            # The answer is far down a long list: its introduction, then that item.
+            chosen, size, rest = [units[start], units[best]], len(units[best].text), best + 1
+        else:
+            chosen, size, rest = [units[start]], len(units[start].text), start + 1
+        for unit in units[rest:]:
             in_list = is_list_item(unit) and (
                 chosen[-1].text.endswith(":") or is_list_item(chosen[-1])
             )
@@ -108,7 +118,7 @@ class ExtractiveComposer:
                 break
             chosen.append(unit)
             size += len(unit.text) + 1
-        score = max(heading, scores[best]) + sum(scores[start : start + len(chosen)]) * 0.1
+        score = max(heading, scores[best]) + sum(self._score(u.text, query) for u in chosen) * 0.1
         return _Span(tuple(chosen), score)
 
     def compose(self, question: str, passages: Sequence[Passage]) -> Composition:
@@ -116,6 +126,8 @@ class ExtractiveComposer:
             return Composition("", ())
         query = set(tokenize(question))
         first = self.best_span(passages[0], query, self.max_chars)
+        if not first.units:
+            return Composition("", ())
         parts = [(first, passages[0])]
         for other in passages[1:3]:
             if (other.source, other.section) == (passages[0].source, passages[0].section):
@@ -139,7 +151,7 @@ def supported(sentence: str, passage_text: str, min_overlap: float = 0.6) -> boo
     if not words:
         return False
     overlap = len(words & set(tokenize(passage_text))) / len(words)
-    numbers_ok = all(n in passage_text for n in _NUMBER.findall(bare))
+    numbers_ok = set(_NUMBER.findall(bare)) <= set(_NUMBER.findall(passage_text))
     return overlap >= min_overlap and numbers_ok
 
 
@@ -150,6 +162,8 @@ def filter_generated(output: str, passages: Sequence[Passage]) -> Composition | 
     """
     kept: list[str] = []
     order: list[int] = []  # passage indexes, in order of first citation
+    # "... clinic. [1]" -> "... clinic [1]." so the marker stays with its sentence.
+    output = _MARKER_AFTER_STOP.sub(r" \2\1", output)
     for line in output.splitlines():
         for sentence in split_sentences(line.strip().lstrip("-*• ").strip()):
             cited = [int(n) for n in _MARKER.findall(sentence)]

@@ -55,7 +55,8 @@ _FILLER = frozenset(
     some still tell than thanks thank that the them then there these they thing things this
     those to too very want was way we well were what when where which while who why will
     with would you your yes ok okay please happens happen looking look wondering curious
-    hear heard hi hello hey""".split()
+    hear heard hi hello hey difference different differences compare comparison
+    between versus vs""".split()
 )
 # Words that, alone, do not say what a question is about ("is it safe?", "side effects?").
 _GENERIC = _FILLER | frozenset(
@@ -68,7 +69,9 @@ _MARKER = re.compile(r"\[\d+\]")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(_MARKER.sub(" ", text))
+    """Words without their contractions ("what's" -> "what")."""
+    words = _WORD.findall(_MARKER.sub(" ", text))
+    return [re.split(r"['’]", w)[0] for w in words if re.split(r"['’]", w)[0]]
 
 
 def needs_context(question: str) -> bool:

@@ -17,9 +17,11 @@ import unicodedata
 from dataclasses import dataclass
 
 # Bidi embeddings/overrides/isolates, zero-width characters and the BOM.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}|\$\{")
+# A tag inside a word ("<scr<i>ipt>") is removed without a space so the outer tag is seen.
+_TAG_JOINED = re.compile(r"(?<=[A-Za-z])<\s*/?\s*[a-zA-Z][^<>]*>(?=[A-Za-z])")
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}|\$\{|[{}]")
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,14 @@ def clean_message(raw: object, max_chars: int) -> CleanMessage:
     notices: list[str] = []
     # Cut a huge message before the character-level work so it is answered fast.
     text = raw[: max_chars * 4]
-    text = unicodedata.normalize("NFKC", text)
+    # Entities first, so "&#x202E;" cannot smuggle in what the next steps remove.
+    text = unicodedata.normalize("NFKC", html.unescape(text))
     text = "".join(ch if unicodedata.category(ch) != "Cc" or ch in "\n\t" else " " for ch in text)
     text = _INVISIBLE.sub("", text)
-    text = html.unescape(text)
-    text = _TAG.sub(" ", text)
+    # Until nothing changes: "<img<b> src=x>" must not turn into "<img src=x>".
+    previous = None
+    while previous != text:
+        previous, text = text, _TAG.sub(" ", _TAG_JOINED.sub("", text))
     text = _TEMPLATE.sub(" ", text)
     text = " ".join(text.split())
     if len(text) > max_chars or len(raw) > max_chars * 4:

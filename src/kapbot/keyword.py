@@ -139,7 +139,13 @@ class KeywordIndex:
             if self._retriever is not None:
                 self._retriever.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
             (tmp / "meta.json").write_text(
-                json.dumps({"fingerprint": self.fingerprint, "count": len(self.docs)})
+                json.dumps(
+                    {
+                        "fingerprint": self.fingerprint,
+                        "count": len(self.docs),
+                        "bm25": self._retriever is not None,
+                    }
+                )
             )
             old = folder.with_name(folder.name + ".old")
             if folder.exists():
@@ -157,6 +163,7 @@ class KeywordIndex:
         if not meta_path.is_file():
             return None
         try:
+            meta = json.loads(meta_path.read_text())
             docs = []
             with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
                 for line in fh:
@@ -164,10 +171,11 @@ class KeywordIndex:
                     docs.append(
                         Document(id=row["id"], page_content=row["text"], metadata=row["metadata"])
                     )
-            saved = (folder / "bm25").is_dir()
             retriever = (
-                bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if saved else None
+                bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if meta["bm25"] else None
             )
+            if len(docs) != meta["count"]:
+                return None
         except Exception:  # any damage means "rebuild it"
             return None
         return cls(docs, retriever)

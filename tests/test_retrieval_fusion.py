@@ -1,0 +1,133 @@
+"""Unit tests for kapbot.retrieval.reciprocal_rank_fusion (pure function)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from kapbot.retrieval import reciprocal_rank_fusion
+
+
+def ids(fused: list[tuple[str, float]]) -> list[str]:
+    return [item for item, _ in fused]
+
+
+def test_hand_computed_scores() -> None:
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], weights=(1, 1), k=60)
+    assert ids(fused) == ["b", "a", "d", "c"]
+    expected = {
+        "b": 1 / 62 + 1 / 61,
+        "a": 1 / 61,
+        "d": 1 / 62,
+        "c": 1 / 63,
+    }
+    assert dict(fused) == pytest.approx(expected, rel=1e-12)
+
+
+def test_default_k_is_60() -> None:
+    rankings = [["a", "b"], ["c", "a"]]
+    assert reciprocal_rank_fusion(rankings, (1, 1)) == reciprocal_rank_fusion(
+        rankings, (1, 1), k=60
+    )
+
+
+def test_k_is_used() -> None:
+    rankings = [["a", "x", "b"], ["y", "b"]]
+    sharp = reciprocal_rank_fusion(rankings, weights=(1, 1), k=0)
+    assert dict(sharp) == pytest.approx({"a": 1.0, "y": 1.0, "b": 1 / 3 + 1 / 2, "x": 1 / 2})
+    assert ids(sharp) == ["a", "y", "b", "x"]
+    # A large k damps first places: agreement between the lists wins.
+    assert ids(reciprocal_rank_fusion(rankings, weights=(1, 1), k=60))[0] == "b"
+
+
+def test_item_in_both_lists_beats_item_first_in_one() -> None:
+    dense = ["solo", "x1", "x2", "x3", "both"]
+    keyword = ["y1", "y2", "both"]
+    fused = reciprocal_rank_fusion([dense, keyword], weights=(1, 1))
+    assert ids(fused)[0] == "both"
+    scores = dict(fused)
+    assert scores["both"] > scores["solo"] == scores["y1"]
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ((1, 1), ["a", "b"]),  # exact tie: broken by id
+        ((1, 2), ["b", "a"]),  # the second ranking puts b first and counts double
+        ((2, 1), ["a", "b"]),
+        ((0, 1), ["b", "a"]),
+        ((1, 0), ["a", "b"]),
+    ],
+)
+def test_weights_change_the_order(weights: tuple[float, float], expected: list[str]) -> None:
+    fused = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], weights=weights)
+    assert ids(fused) == expected
+
+
+def test_weight_scales_scores() -> None:
+    fused = dict(reciprocal_rank_fusion([["a"], ["b"]], weights=(0.25, 3.0)))
+    assert fused == pytest.approx({"a": 0.25 / 61, "b": 3.0 / 61})
+
+
+@pytest.mark.parametrize(
+    ("rankings", "weights"),
+    [
+        ([["a"]], (1, 1)),
+        ([["a"], ["b"]], (1,)),
+        ([], (1,)),
+        ([["a"]], ()),
+    ],
+)
+def test_mismatched_lengths_raise(rankings: list[list[str]], weights: tuple[float, ...]) -> None:
+    with pytest.raises(ValueError, match="rankings"):
+        reciprocal_rank_fusion(rankings, weights)
+
+
+@pytest.mark.parametrize(
+    "rankings",
+    [
+        [["b"], ["a"]],
+        [["a"], ["b"]],
+        [["y", "x"], ["x", "y"]],
+        [["c", "b", "a"], ["a", "b", "c"]],
+    ],
+)
+def test_ties_are_broken_by_id(rankings: list[list[str]]) -> None:
+    fused = reciprocal_rank_fusion(rankings, weights=(1, 1))
+    scores = [score for _, score in fused]
+    assert len(set(scores)) < len(scores) or len(fused) == 1  # there is a tie
+    # Score descending, then id ascending; the same whichever list came first.
+    assert fused == sorted(fused, key=lambda pair: (-pair[1], pair[0]))
+    assert fused == reciprocal_rank_fusion(rankings[::-1], weights=(1, 1))
+
+
+def test_result_is_deterministic_for_shuffled_ties() -> None:
+    items = [f"doc{i:02d}" for i in range(20)]
+    rng = random.Random(7)
+    for _ in range(10):
+        one = items[:]
+        rng.shuffle(one)
+        # Swap neighbours: the two items of each pair get exactly the same total score.
+        two = [one[i ^ 1] for i in range(len(one))]
+        fused = reciprocal_rank_fusion([one, two], weights=(1, 1))
+        assert fused == reciprocal_rank_fusion([two, one], weights=(1, 1))
+        expected = [name for i in range(0, 20, 2) for name in sorted(one[i : i + 2])]
+        assert ids(fused) == expected
+        scores = [score for _, score in fused]
+        assert all(scores[i] == scores[i + 1] for i in range(0, 20, 2))
+
+
+@pytest.mark.parametrize(
+    ("rankings", "weights"),
+    [([], ()), ([[]], (1,)), ([[], []], (1, 1))],
+)
+def test_empty_rankings_give_empty_list(
+    rankings: list[list[str]], weights: tuple[float, ...]
+) -> None:
+    assert reciprocal_rank_fusion(rankings, weights) == []
+
+
+def test_every_item_appears_once() -> None:
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["c", "d"], ["e"]], weights=(1, 1, 1))
+    assert sorted(ids(fused)) == ["a", "b", "c", "d", "e"]
