@@ -135,16 +135,11 @@ class Bot:
         turns = _valid_history(history)
         query = self.standalone(message.text, turns)
         passages = self.retrieve(query)
-        if not passages or max(p.similarity for p in passages) < self.settings.abstain_below:
-            return Reply(
-                "abstain",
-                ABSTAIN_TEXT,
-                passages=tuple(passages),
-                query=query,
-                notices=message.notices,
-            )
-        composition = self.composer.compose(query, passages)
-        if not composition.cited:
+        relevant = bool(passages) and (
+            max(p.similarity for p in passages) >= self.settings.abstain_below
+        )
+        composition = self.composer.compose(query, passages) if relevant else None
+        if composition is None or not composition.cited:
             return Reply(
                 "abstain",
                 ABSTAIN_TEXT,
