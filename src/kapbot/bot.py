@@ -20,6 +20,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
+from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
 from kapbot.errors import IndexEmptyError
 from kapbot.followup import LLMCondenser, standalone_query
 from kapbot.inputs import clean_message
@@ -98,6 +99,8 @@ class Bot:
         self.retriever = HybridRetriever(
             store=self.store, keyword=self.keyword, settings=self.settings
         )
+        self.crisis = CrisisCheck.load(embed=model.embed_documents)
+        self.crisis.warm_up()
         extractive = ExtractiveComposer(self.keyword.idf)
         chat_model = load_chat_model(self.settings)
         self.composer: Composer = composer or (
@@ -115,9 +118,13 @@ class Bot:
             return self._condense(question, history)
         return standalone_query(question, history, self.settings.history_turns)
 
-    def retrieve(self, query: str) -> list[Passage]:
+    def retrieve(self, query: str, vector: list[float] | None = None) -> list[Passage]:
         with self._lock:
-            return self.retriever.search(query)
+            return self.retriever.search(query, vector=vector)
+
+    def _embed(self, text: str) -> list[float]:
+        with self._lock:
+            return self.store.embed_query(text)
 
     def ask(self, question: str, history: Sequence[Mapping[str, Any]] | None = None) -> Reply:
         """Answer one message, given the conversation so far.
@@ -133,19 +140,34 @@ class Bot:
         if message.empty:
             return Reply("invalid", INVALID_TEXT, notices=message.notices)
         turns = _valid_history(history)
+        # Safety first: the crisis check sees every message before anything else does.
+        vector = self._embed(message.text)
+        safety = self.crisis.check(message.text, turns, vector=vector)
+        if safety.level != "none":
+            log.info("crisis check: %s (%s: %s)", safety.level, safety.rule, safety.matched)
+        if safety.level == "crisis":
+            return Reply(
+                "crisis",
+                crisis_message(),
+                query=message.text,
+                notices=message.notices,
+                safety_rule=safety.rule,
+            )
         query = self.standalone(message.text, turns)
-        passages = self.retrieve(query)
+        passages = self.retrieve(query, vector if query == message.text else None)
         relevant = bool(passages) and (
             max(p.similarity for p in passages) >= self.settings.abstain_below
         )
         composition = self.composer.compose(query, passages) if relevant else None
+        note = f"\n\n{CONCERN_NOTE}" if safety.level == "concern" else ""
         if composition is None or not composition.cited:
             return Reply(
                 "abstain",
-                ABSTAIN_TEXT,
+                ABSTAIN_TEXT + note,
                 passages=tuple(passages),
                 query=query,
                 notices=message.notices,
+                safety_rule=safety.rule,
             )
         citations = tuple(
             Citation(
@@ -159,7 +181,7 @@ class Bot:
             )
             for i, p in enumerate(composition.cited, start=1)
         )
-        text = composition.text
+        text = composition.text + note
         if message.notices:
             text = "\n\n".join([*(f"*{n}*" for n in message.notices), text])
         return Reply(
@@ -169,4 +191,5 @@ class Bot:
             passages=tuple(passages),
             query=query,
             notices=message.notices,
+            safety_rule=safety.rule,
         )

@@ -123,6 +123,7 @@ class Reply:
         passages: Retrieved passages, best first.
         query: The standalone query retrieval used (after follow-up rewriting).
         notices: Short notes about the input (e.g. it was truncated).
+        safety_rule: Which crisis-check rule or score decided (for review and logs).
     """
 
     kind: str
@@ -131,6 +132,7 @@ class Reply:
     passages: tuple[Passage, ...] = ()
     query: str = ""
     notices: tuple[str, ...] = ()
+    safety_rule: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in REPLY_KINDS:

@@ -66,8 +66,12 @@ class HybridRetriever(BaseRetriever):
     keyword: KeywordIndex
     settings: Settings
 
-    def search(self, query: str, k: int | None = None) -> list[Passage]:
+    def search(
+        self, query: str, k: int | None = None, vector: Sequence[float] | None = None
+    ) -> list[Passage]:
         """The ``k`` best passages for ``query`` (default ``settings.top_k``), best first.
+
+        ``vector`` is the query's embedding when the caller already has it.
 
         Three rankings are fused: passages by their own vector, passages by their best
         sentence's vector, and BM25. Each passage carries its fused score and its cosine
@@ -77,7 +81,8 @@ class HybridRetriever(BaseRetriever):
         """
         s = self.settings
         k = s.top_k if k is None else k
-        vector = self.store.embed_query(query)
+        if vector is None:
+            vector = self.store.embed_query(query)
         dense = self.store.search_by_vector(vector, s.dense_candidates)
         sentences = self.store.search_by_vector(vector, s.sentence_candidates, kind=SENTENCE)
         sparse = self.keyword.search(query, s.keyword_candidates)
