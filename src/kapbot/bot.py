@@ -23,6 +23,13 @@ from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
 from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
 from kapbot.errors import IndexEmptyError
 from kapbot.followup import LLMCondenser, standalone_query
+from kapbot.guardrails import (
+    RESULTS_VARY,
+    SEE_PROVIDER,
+    asks_for_promise,
+    asks_medical_advice,
+    guard,
+)
 from kapbot.inputs import clean_message
 from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.records import Citation, Passage, Reply
@@ -159,8 +166,16 @@ class Bot:
             max(p.similarity for p in passages) >= self.settings.abstain_below
         )
         composition = self.composer.compose(query, passages) if relevant else None
-        note = f"\n\n{CONCERN_NOTE}" if safety.level == "concern" else ""
-        if composition is None or not composition.cited:
+        guarded = guard(composition.text, composition.cited) if composition is not None else None
+        notes = []
+        if asks_for_promise(message.text):
+            notes.append(RESULTS_VARY)
+        if asks_medical_advice(message.text):
+            notes.append(SEE_PROVIDER)
+        if safety.level == "concern":
+            notes.append(CONCERN_NOTE)
+        note = "".join(f"\n\n{n}" for n in notes)
+        if guarded is None or not guarded.cited:
             return Reply(
                 "abstain",
                 ABSTAIN_TEXT + note,
@@ -179,9 +194,9 @@ class Bot:
                 publisher=p.publisher,
                 section=p.section,
             )
-            for i, p in enumerate(composition.cited, start=1)
+            for i, p in enumerate(guarded.cited, start=1)
         )
-        text = composition.text + note
+        text = guarded.text + note
         if message.notices:
             text = "\n\n".join([*(f"*{n}*" for n in message.notices), text])
         return Reply(

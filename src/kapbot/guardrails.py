@@ -1,0 +1,124 @@
+"""Output guardrails (pure): no outcome promises, no individual medical advice.
+
+Every reply passes through :func:`guard`: sentences with promise language ("will cure",
+"guaranteed", "100% effective", "you will feel better") are removed, whoever wrote them
+(a passage, a chat model, or a question that tried to make kapbot say them); so are
+sentences that state a dose. A question that asks for a promise gets a plain statement
+that results vary; a question about doses, combining drugs, changing medication or one's
+own conditions gets a pointer to the prescriber or care team.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kapbot.records import Passage
+
+RESULTS_VARY = (
+    "Results vary from person to person, and no treatment outcome can be guaranteed. "
+    "Your provider can talk with you about what the evidence suggests for your situation."
+)
+SEE_PROVIDER = (
+    "For questions about your own doses, medicines or health conditions, please ask your "
+    "prescriber or care team: they know your history and can advise you safely. "
+    "This chat gives general information, not medical advice."
+)
+
+_PROMISE = re.compile(
+    r"\b(will|would|shall)\s+(definitely\s+|certainly\s+|surely\s+)?(cure|fix|heal)\b"
+    r"|\bcures?\s+(you|your|depression|anxiety|ptsd)\b"
+    r"|\bguarantee(d|s)?\b"
+    r"|\b100\s?(%|percent)\s+(effective|success|guaranteed|of (patients|people))"
+    r"|\byou\s+(will|'ll)\s+(definitely\s+|certainly\s+)?(feel|get|be)\s+better\b"
+    r"|\b(definitely|certainly|always)\s+works?\b"
+    r"|\bwill\s+(definitely|certainly)\s+(work|help)\b"
+    r"|\bpermanent(ly)?\s+(cure|fix)\b|\bfor good\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(
+    r"\b(not|no|never|cannot|can't|don't|doesn't|won't|nothing)\b", re.IGNORECASE
+)
+_DOSE = re.compile(r"\b\d+(\.\d+)?\s?(mg|milligrams?|mcg|ml|mg/kg)\b", re.IGNORECASE)
+_ASKS_PROMISE = re.compile(
+    r"\b(guarantee\w*|promis\w*|odds|chances?|for good|for sure|definitely|cure\w*|fix my"
+    r"|will (it|this|ketamine|kap|spravato|the treatment) (work|help|cure|fix)"
+    r"|will i (feel|get|be) better|work for me)\b|\b100\s?(%|percent)",
+    re.IGNORECASE,
+)
+_ASKS_MEDICAL = re.compile(
+    r"\b(dose|doses|dosage|dosing|mg|milligrams?|how much (ketamine|should i)|how many (lozenges|troches|mg)"
+    r"|double|alcohol|drink|drinking|wine|beer|weed|cannabis|marijuana|xanax|benzo\w*|adderall"
+    r"|opioids?|mix|combine|combining|together with|stop (taking|my)|quit (my|taking)|come off"
+    r"|taper|wean|change my (meds|medication|dose)|ssri|snri|antidepressants?|lithium|maoi"
+    r"|pregnan\w*|breastfeed\w*|blood pressure|hypertension|heart (condition|disease|problems?)"
+    r"|seizures?|schizophrenia|bipolar|psychosis|medications?|meds|prescri\w+)\b",
+    re.IGNORECASE,
+)
+_MARKER = re.compile(r"\[(\d+)\]")
+_SENTENCE = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[^\s\[])")
+
+
+@dataclass(frozen=True)
+class Guarded:
+    text: str
+    cited: tuple[Passage, ...]
+    removed: int
+
+
+def is_promise(sentence: str) -> bool:
+    """Promise language not negated just before it ("we do not make guarantees" is fine)."""
+    for match in _PROMISE.finditer(sentence):
+        before = sentence[: match.start()].split()[-6:]
+        if not _NEGATION.search(" ".join(before)) and not _NEGATION.search(match.group(0)):
+            return True
+    return False
+
+
+def asks_for_promise(question: str) -> bool:
+    return bool(_ASKS_PROMISE.search(question))
+
+
+def asks_medical_advice(question: str) -> bool:
+    return bool(_ASKS_MEDICAL.search(question))
+
+
+def _sentences(paragraph: str) -> list[str]:
+    # Split after sentence ends, keeping any [n] markers with the sentence before them.
+    parts, start = [], 0
+    for m in _SENTENCE.finditer(paragraph):
+        parts.append(paragraph[start : m.end()].strip())
+        start = m.end()
+    parts.append(paragraph[start:].strip())
+    return [p for p in parts if p]
+
+
+def guard(text: str, cited: Sequence[Passage]) -> Guarded:
+    """Drop promise and dose sentences; renumber the citations that are left."""
+    kept_paragraphs: list[str] = []
+    removed = 0
+    for paragraph in text.split("\n\n"):
+        lines = []
+        for line in paragraph.split("\n"):
+            sentences = _sentences(line)
+            good = [s for s in sentences if not (is_promise(s) or _DOSE.search(s))]
+            removed += len(sentences) - len(good)
+            if good:
+                lines.append(" ".join(good))
+        if lines:
+            body = "\n".join(lines)
+            # A paragraph whose trailing marker went with a removed sentence keeps its source.
+            trailing = _MARKER.findall(paragraph.rstrip()[-6:])
+            if trailing and not _MARKER.search(body):
+                body += f" [{trailing[-1]}]"
+            kept_paragraphs.append(body)
+    kept = "\n\n".join(kept_paragraphs)
+    order: list[int] = []
+    for n in _MARKER.findall(kept):
+        if 1 <= int(n) <= len(cited) and int(n) not in order:
+            order.append(int(n))
+    renumbered = _MARKER.sub(
+        lambda m: f"[{order.index(int(m.group(1))) + 1}]" if int(m.group(1)) in order else "", kept
+    )
+    return Guarded(renumbered, tuple(cited[n - 1] for n in order), removed)
