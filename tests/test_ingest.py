@@ -179,3 +179,18 @@ def test_orphan_vectors_are_deleted(built_indexer: Indexer) -> None:
     )
     built_indexer.ingest()
     assert "orphan-1" not in set(built_indexer.store.ids())
+
+
+def test_promise_language_is_flagged_at_ingest_and_in_sources(
+    built_indexer: Indexer, settings
+) -> None:  # type: ignore[no-untyped-def]
+    (settings.corpus_dir / "ad.md").write_text(
+        "# Our promise\n\nKAP will cure your depression in one visit. Sessions last two hours.\n"
+    )
+    report = built_indexer.ingest()
+    assert report.added == ["corpus/ad.md"]
+    assert len(report.warnings) == 1
+    assert "ad.md" in report.warnings[0] and "will cure your depression" in report.warnings[0]
+    rows = {r.source: r for r in built_indexer.sources()}
+    assert rows["corpus/ad.md"].warnings == ("KAP will cure your depression in one visit.",)
+    assert all(not r.warnings for s, r in rows.items() if s != "corpus/ad.md")

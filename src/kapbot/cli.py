@@ -101,6 +101,8 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, wait: float
     report = _indexer(settings).ingest(list(paths) or None, prune=prune)
     for notice in report.notices:
         click.echo(f"Note: {notice}", err=True)
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     for error in report.errors:
         click.echo(f"Error: {error}", err=True)
     click.echo(report.summary())
@@ -141,6 +143,8 @@ def sources(settings: Settings, as_json: bool) -> None:
     click.echo(f"{'CHUNKS':>6}  {'ADDED':<20}  SOURCE  —  TITLE")
     for row in rows:
         click.echo(f"{row.chunks:>6}  {row.added:<20}  {row.source}  —  {row.title}")
+        for warning in row.warnings:
+            click.echo(f"{'':8}⚠ promise language: “{warning[:100]}”")
     click.echo(f"{len(rows)} documents, {sum(r.chunks for r in rows)} chunks.")
 
 

@@ -122,3 +122,15 @@ def guard(text: str, cited: Sequence[Passage]) -> Guarded:
         lambda m: f"[{order.index(int(m.group(1))) + 1}]" if int(m.group(1)) in order else "", kept
     )
     return Guarded(renumbered, tuple(cited[n - 1] for n in order), removed)
+
+
+def promise_sentences(text: str) -> list[str]:
+    """Sentences of a document that a patient could read as a promise (content lint)."""
+    from kapbot.chunking import split_sentences
+
+    found: list[str] = []
+    for line in text.splitlines():
+        for sentence in split_sentences(line.lstrip("#-*| ").strip()):
+            if is_promise(sentence) and sentence not in found:
+                found.append(sentence)
+    return found

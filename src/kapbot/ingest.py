@@ -33,6 +33,7 @@ from kapbot.catalog import Catalog, open_record_manager
 from kapbot.chunking import CHUNK, chunk_document, sentence_documents
 from kapbot.corpus import Discovery, discover, source_id, source_path
 from kapbot.errors import IndexBusyError, KapbotError, LoadError
+from kapbot.guardrails import promise_sentences
 from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.loaders import load_file
 from kapbot.records import FileError, IngestReport, SourceInfo
@@ -184,6 +185,11 @@ class Indexer:
             except LoadError as exc:
                 report.errors.append(FileError(str(path), str(exc)))
                 continue
+            for sentence in promise_sentences(doc.page_content):
+                report.warnings.append(
+                    f"{path}: promise language (kapbot will never quote it as a promise): "
+                    f"“{sentence[:100]}”"
+                )
             chunks = chunk_document(
                 doc,
                 max_chars=self.settings.chunk_max_chars,
@@ -320,6 +326,10 @@ class Indexer:
     def sources(self) -> list[SourceInfo]:
         """Every indexed document with its chunk count and when it was added."""
         times = self.catalog.times()
+        lint: dict[str, list[str]] = {}
+        for chunk in self.sync_keyword().docs:
+            found = lint.setdefault(str(chunk.metadata.get("source", "")), [])
+            found += [s for s in promise_sentences(chunk.page_content) if s not in found]
         out = []
         for source, (title, count) in sorted(self.store.source_stats().items()):
             t = times.get(source)
@@ -330,6 +340,7 @@ class Indexer:
                     chunks=count,
                     added=t.first_added if t else "",
                     updated=t.updated if t else "",
+                    warnings=tuple(lint.get(source, ())),
                 )
             )
         return out

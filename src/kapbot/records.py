@@ -34,6 +34,7 @@ class IngestReport:
     chunks_deleted: int = 0
     errors: list[FileError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -58,6 +59,7 @@ class SourceInfo:
     chunks: int
     added: str
     updated: str
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
