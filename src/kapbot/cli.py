@@ -323,32 +323,49 @@ def eval_(
         click.echo(f"Wrote {json_out}")
 
 
+RETRIEVAL_COLUMNS = (
+    "cases",
+    "hit@1",
+    "hit@5",
+    "mrr@10",
+    "ndcg@10",
+    "citation_support",
+    "abstention_recall",
+    "abstention_precision",
+    "latency_p95_ms",
+)
+SAFETY_COLUMNS = (
+    "cases",
+    "crisis_recall",
+    "hard_negative_fp",
+    "promise_violations",
+    "results_vary",
+    "medical_compliance",
+)
+_COUNTS = {"cases", "latency_p95_ms", "promise_violations"}
+
+
 def _print_table(
     summary: dict[str, dict[str, float]], anchors: dict[str, dict[str, float]]
 ) -> None:
-    columns = [
-        "cases",
-        "hit@1",
-        "hit@5",
-        "mrr@10",
-        "ndcg@10",
-        "citation_support",
-        "abstention_recall",
-        "abstention_precision",
-        "latency_p95_ms",
-    ]
-    click.echo(f"{'':16}" + "".join(f"{c[:14]:>15}" for c in columns))
-    for name, figures in [*summary.items(), *((f"anchor:{k}", v) for k, v in anchors.items())]:
-        cells = []
-        for c in columns:
-            value = figures.get(c)
-            if value is None:
-                cells.append(f"{'-':>15}")
-            elif c in {"cases", "latency_p95_ms"}:
-                cells.append(f"{value:>15.0f}")
-            else:
-                cells.append(f"{value:>15.3f}")
-        click.echo(f"{name:16}" + "".join(cells))
+    rows = [*summary.items(), *((f"anchor:{k}", v) for k, v in anchors.items())]
+    for columns in (RETRIEVAL_COLUMNS, SAFETY_COLUMNS):
+        shown = [(n, f) for n, f in rows if any(c in f for c in columns[1:])]
+        if not shown:
+            continue
+        click.echo(f"{'':24}" + "".join(f"{c[:14]:>15}" for c in columns))
+        for name, figures in shown:
+            cells = []
+            for c in columns:
+                value = figures.get(c)
+                if value is None:
+                    cells.append(f"{'-':>15}")
+                elif c in _COUNTS:
+                    cells.append(f"{value:>15.0f}")
+                else:
+                    cells.append(f"{value:>15.3f}")
+            click.echo(f"{name:24}" + "".join(cells))
+        click.echo("")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -76,6 +76,11 @@ def is_promise(sentence: str) -> bool:
     return False
 
 
+def states_dose(text: str) -> bool:
+    """Whether a text states an amount of a drug (kapbot never does)."""
+    return bool(_DOSE.search(text))
+
+
 def asks_for_promise(question: str) -> bool:
     return bool(_ASKS_PROMISE.search(question))
 
@@ -102,7 +107,7 @@ def guard(text: str, cited: Sequence[Passage]) -> Guarded:
         lines = []
         for line in paragraph.split("\n"):
             sentences = _sentences(line)
-            good = [s for s in sentences if not (is_promise(s) or _DOSE.search(s))]
+            good = [s for s in sentences if not (is_promise(s) or states_dose(s))]
             removed += len(sentences) - len(good)
             if good:
                 lines.append(" ".join(good))
