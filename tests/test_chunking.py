@@ -13,6 +13,7 @@ from kapbot.chunking import (
     body_of,
     chunk_document,
     chunk_id,
+    sentence_documents,
     split_sections,
     split_sentences,
 )
@@ -509,3 +510,35 @@ def test_empty_document_has_no_chunks() -> None:
 def test_corpus_is_present() -> None:
     assert len(CORPUS_FILES) == 5
     assert all(isinstance(p, Path) and p.stat().st_size > 1000 for p in CORPUS_FILES)
+
+
+def test_sentence_records_are_sentences_and_neighbouring_pairs_without_the_heading() -> None:
+    text = (
+        "## Side effects\n\nSome feel dizzy. It passes.\n\n"
+        "Common side effects include:\n\n- Nausea\n- Headache"
+    )
+    [chunk] = chunk_document(_doc(text), max_chars=700, min_chars=160)
+
+    records = sentence_documents(chunk)
+
+    assert [r.page_content for r in records] == [
+        "Some feel dizzy.",
+        "It passes.",
+        "Common side effects include: Nausea Headache",
+        "Some feel dizzy. It passes.",
+        "It passes. Common side effects include: Nausea Headache",
+    ]
+    assert all(r.metadata["parent"] == chunk.id for r in records)
+    assert all(r.metadata["kind"] == "sentence" for r in records)
+    assert len({r.id for r in records}) == len(records)
+
+
+def test_a_one_sentence_chunk_gets_its_sentence_as_a_record() -> None:
+    [chunk] = chunk_document(_doc("## Cost\n\nIt varies."), max_chars=700, min_chars=160)
+
+    assert [r.page_content for r in sentence_documents(chunk)] == ["It varies."]
+
+
+def test_sentence_records_need_the_chunk_id() -> None:
+    with pytest.raises(ValueError, match="needs its id"):
+        sentence_documents(Document(page_content="Text.", metadata={"source": "a.md"}))

@@ -23,7 +23,7 @@ def test_defaults() -> None:
     assert settings.corpus_dir == CORPUS
     assert settings.chroma_url is None
     assert settings.collection == "kapbot"
-    assert (settings.chunk_max_chars, settings.chunk_min_chars) == (700, 160)
+    assert (settings.chunk_max_chars, settings.chunk_min_chars) == (1200, 250)
     assert (settings.embed_batch_size, settings.index_batch_size) == (64, 256)
     assert settings.lock_timeout == 600.0
     assert settings.max_file_bytes == 20_000_000
@@ -93,7 +93,7 @@ def test_home_directory_is_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 def test_empty_variable_is_ignored(raw: str) -> None:
     settings = Settings.from_env({"KAPBOT_CHUNK_MAX_CHARS": raw, "KAPBOT_CHROMA_URL": raw})
 
-    assert settings.chunk_max_chars == 700
+    assert settings.chunk_max_chars == 1200
     assert settings.chroma_url is None
 
 
@@ -140,7 +140,7 @@ def test_chunk_min_chars_must_be_below_chunk_max_chars(min_chars: int, max_chars
 
 
 def test_chunk_size_check_applies_to_environment_values() -> None:
-    with pytest.raises(ValueError, match=r"chunk_min_chars \(160\).*chunk_max_chars \(100\)"):
+    with pytest.raises(ValueError, match=r"chunk_min_chars \(250\).*chunk_max_chars \(100\)"):
         Settings.from_env({"KAPBOT_CHUNK_MAX_CHARS": "100"})
 
 

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -257,24 +258,22 @@ def _iter_chunks(doc: Document, max_chars: int, min_chars: int) -> Iterator[Docu
 
 
 def sentence_documents(chunk: Document) -> list[Document]:
-    """The sentences of a chunk as separate records pointing back at it.
+    """The sentences of a chunk, and each pair of neighbouring ones, as records pointing back at it.
 
     Sentence vectors match a question to the one sentence that answers it far more
     sharply than a whole passage's vector does, and their best similarity is the
-    relevance signal abstention uses. The section heading is one record (FAQ headings
-    are questions); a list is one record with its introduction, so that "- Liver
-    damage" keeps the context that it is a side effect. A chunk of one sentence gets no
-    sentence record besides its heading: its own vector already is that sentence's.
+    relevance signal abstention uses. A list is one record with its introduction, so that
+    "- Liver damage" keeps the context that it is a side effect. Each pair of neighbouring
+    sentences is a record too: an answer is often a statement plus the sentence that
+    explains it, and the pair matches a question that the halves match only weakly.
+    The heading is not a record of its own: a short heading ("Neuroplasticity") is close to
+    every question that names its topic, and would vote equally for every chunk of its
+    section; the chunk's own vector already includes it.
     """
     if not chunk.id:
         raise ValueError("a chunk needs its id before its sentences can point at it")
-    texts: list[str] = []
-    section = str(chunk.metadata.get("section", ""))
-    if section:
-        texts.append(section)
     units = units_of(body_of(chunk.page_content))
-    if len(units) == 1 and not is_list_item(units[0]):
-        units = []  # one sentence: the chunk's own vector already is that sentence's
+    groups: list[str] = []
     i = 0
     while i < len(units):
         group = [units[i].text]
@@ -283,8 +282,9 @@ def sentence_documents(chunk: Document) -> list[Document]:
             while j < len(units) and is_list_item(units[j]):
                 group.append(units[j].text)
                 j += 1
-        texts.append(" ".join(_ITEM_MARK.sub("", t) for t in group))
+        groups.append(" ".join(_ITEM_MARK.sub("", t) for t in group))
         i = j
+    texts = groups + [f"{a} {b}" for a, b in itertools.pairwise(groups)]
     meta = {"kind": SENTENCE, "parent": chunk.id, "source": chunk.metadata.get("source", "")}
     out: list[Document] = []
     for text in dict.fromkeys(texts):

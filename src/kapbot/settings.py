@@ -69,8 +69,8 @@ class Settings:
     corpus_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "corpus")
     chroma_url: str | None = None
     collection: str = "kapbot"
-    chunk_max_chars: int = 700
-    chunk_min_chars: int = 160
+    chunk_max_chars: int = 1200
+    chunk_min_chars: int = 250
     embed_batch_size: int = 64
     index_batch_size: int = 256
     lock_timeout: float = 600.0
@@ -83,7 +83,7 @@ class Settings:
     keyword_weight: float = 1.0
     sentence_weight: float = 1.0
     top_k: int = 5
-    abstain_below: float = 0.33
+    abstain_below: float = 0.30
     max_message_chars: int = 2000
     history_turns: int = 6
     llm: str | None = None
