@@ -301,26 +301,107 @@ def chat(settings: Settings) -> None:
     type=click.Path(path_type=Path),
     help="Write every figure and case to this JSON file.",
 )
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/report.html (self-contained) and DIR/results.json.",
+)
+@click.option(
+    "--compare",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A previous results JSON: print (and report) what got better and worse.",
+)
+@click.option(
+    "--thresholds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The gate's thresholds (TOML; default evals/thresholds.toml).",
+)
+@click.option("--no-gate", is_flag=True, help="Do not check thresholds (exit 0 unless it fails).")
+@click.option(
+    "--check",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Do not run the cases: take the figures from this results JSON (gate, report, compare).",
+)
 @click.option("--no-anchors", is_flag=True, help="Skip the baselines (faster).")
 @click.pass_obj
 @_friendly_errors
 def eval_(
-    settings: Settings, files: tuple[Path, ...], json_out: Path | None, no_anchors: bool
+    settings: Settings,
+    files: tuple[Path, ...],
+    json_out: Path | None,
+    report_dir: Path | None,
+    compare: Path | None,
+    thresholds: Path | None,
+    no_gate: bool,
+    check: Path | None,
+    no_anchors: bool,
 ) -> None:
-    """Run the evaluation sets (default: evals/) through the bot and print the figures."""
-    from tqdm import tqdm
+    """Run the evaluation sets (default: evals/) through the bot and print the figures.
 
-    from kapbot.evaluation import evaluate, load_cases, to_json
+    Exits 1, listing every missed threshold, when the run misses the gate.
+    """
+    from kapbot.evaluation import check_thresholds, compare_runs, load_thresholds
     from kapbot.settings import PROJECT_ROOT
 
-    cases = load_cases(list(files) or [PROJECT_ROOT / "evals"])
+    if check is not None:
+        if files:
+            raise click.UsageError("give FILES or --check RESULTS.json, not both")
+        results = _read_results(check)
+    else:
+        results = _run_eval(settings, list(files) or [PROJECT_ROOT / "evals"], no_anchors)
+    _print_table(results["summary"], results.get("anchors") or {})
+    if compare is not None:
+        comparison = compare_runs(_read_results(compare), results)
+        results["comparison"] = comparison.to_dict()
+        click.echo("\n".join(comparison.lines()) + "\n")
+    misses: list[str] = []
+    if not no_gate:
+        path = thresholds or PROJECT_ROOT / "evals" / "thresholds.toml"
+        rules = load_thresholds(path)
+        misses = check_thresholds(results["summary"], rules)
+        results["gate"] = {"thresholds": str(path), "checked": len(rules), "misses": misses}
+    for out in [json_out, report_dir and report_dir / "results.json"]:
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+            click.echo(f"Wrote {out}")
+    if report_dir is not None:
+        from kapbot.report import render_report
+
+        (report_dir / "report.html").write_text(render_report(results), encoding="utf-8")
+        click.echo(f"Wrote {report_dir / 'report.html'}")
+    if misses:
+        click.echo(f"Gate: {len(misses)} thresholds missed:", err=True)
+        for miss in misses:
+            click.echo(f"  {miss}", err=True)
+        sys.exit(1)
+    if not no_gate:
+        click.echo(f"Gate: all {results['gate']['checked']} thresholds met.")
+
+
+def _run_eval(settings: Settings, paths: list[Path], no_anchors: bool) -> dict[str, Any]:
+    """Run the cases through the bot with a progress bar; the results file as a dict."""
+    from tqdm import tqdm
+
+    from kapbot.evaluation import evaluate, load_cases, run_meta
+
+    cases = load_cases(paths)
     bot = _bot(settings)
     with tqdm(total=len(cases), desc="Evaluating", unit="case", file=sys.stderr) as bar:
         run = evaluate(bot, cases, anchors=not no_anchors, progress=bar.update)
-    _print_table(run.summary, run.anchors)
-    if json_out is not None:
-        json_out.write_text(to_json(run.results, run.summary, run.anchors), encoding="utf-8")
-        click.echo(f"Wrote {json_out}")
+    return run.to_dict(run_meta(paths, os.environ))
+
+
+def _read_results(path: Path) -> dict[str, Any]:
+    """A results JSON written by ``kapbot eval`` (``--json-out`` or ``--report``)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable results file ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict):
+        raise ValueError(f"{path}: not a kapbot eval results file (no summary)")
+    return data
 
 
 RETRIEVAL_COLUMNS = (
@@ -341,19 +422,28 @@ SAFETY_COLUMNS = (
     "promise_violations",
     "results_vary",
     "medical_compliance",
+    "expected_kind",
+    "errors",
+    "pass_rate",
 )
-_COUNTS = {"cases", "latency_p95_ms", "promise_violations"}
+_COUNTS = {"cases", "latency_p95_ms", "promise_violations", "errors"}
 
 
 def _print_table(
-    summary: dict[str, dict[str, float]], anchors: dict[str, dict[str, float]]
+    summary: dict[str, dict[str, float]], anchors: dict[str, dict[str, dict[str, float]]]
 ) -> None:
-    rows = [*summary.items(), *((f"anchor:{k}", v) for k, v in anchors.items())]
+    rows = [*summary.items()]
+    rows += [
+        (f"anchor:{k}:{g}", f)
+        for k, groups in anchors.items()
+        for g, f in groups.items()
+        if isinstance(f, dict)  # results files from before per-category anchors
+    ]
     for columns in (RETRIEVAL_COLUMNS, SAFETY_COLUMNS):
         shown = [(n, f) for n, f in rows if any(c in f for c in columns[1:])]
         if not shown:
             continue
-        click.echo(f"{'':24}" + "".join(f"{c[:14]:>15}" for c in columns))
+        click.echo(f"{'':32}" + "".join(f"{c[:14]:>15}" for c in columns))
         for name, figures in shown:
             cells = []
             for c in columns:
@@ -364,7 +454,7 @@ def _print_table(
                     cells.append(f"{value:>15.0f}")
                 else:
                     cells.append(f"{value:>15.3f}")
-            click.echo(f"{name:24}" + "".join(cells))
+            click.echo(f"{name:32}" + "".join(cells))
         click.echo("")
 
 
