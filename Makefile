@@ -1,13 +1,13 @@
 # Two entry points for a fresh machine with Python 3.11 and make:
-#   make run   - install into .venv, build the index from corpus/, start the app
-#                (an interactive terminal chat until the web app exists)
+#   make run   - install into .venv, bring the index up to date with corpus/, and serve
+#                the web chat at http://127.0.0.1:7860/
 #   make test  - install into .venv (plus test tools), run lint, types and the whole suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean chromium
 
 install: $(STAMP)
 
@@ -22,14 +22,20 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: install
 	$(BIN)/kapbot ingest
-	$(BIN)/kapbot chat
+	$(BIN)/kapbot serve
 
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: install lint
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+test: install lint chromium
 	$(BIN)/python -m pytest
 
 clean:

@@ -67,7 +67,9 @@ def main() -> int:
     ratio = rows["kapbot ask"]["p95_ms"] / rows["bare similarity_search"]["p95_ms"]
     print(f"{'':26}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     for name, row in rows.items():
-        print(f"{name:26}{row['n']:>6}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['mean_ms']:>10.1f}")
+        print(
+            f"{name:26}{row['n']:>6}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['mean_ms']:>10.1f}"
+        )
     print(f"p95 ratio kapbot / bare: {ratio:.2f} (target <= 2.0)")
     if args.json_out:
         args.json_out.write_text(json.dumps({"rows": rows, "p95_ratio": ratio}, indent=2))

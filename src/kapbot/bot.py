@@ -93,22 +93,13 @@ class Bot:
 
         self.settings = settings or Settings.from_env()
         model = embeddings or load_embeddings(self.settings.embed_batch_size)
+        self.embeddings = model
         self.store = ChunkStore.open(self.settings, model)
-        ids = self.store.ids()
-        if not ids:
-            raise IndexEmptyError(
-                f"The index at {self.store.label} is empty. Run `kapbot ingest` to build it "
-                f"from {self.settings.corpus_dir}."
-            )
-        self.keyword: KeywordIndex = load_in_step(
-            self.settings.keyword_dir, ids, self.store.iter_chunks
-        )
-        self.retriever = HybridRetriever(
-            store=self.store, keyword=self.keyword, settings=self.settings
-        )
+        self.keyword, self.retriever = self._open_keyword()
         self.crisis = CrisisCheck.load(embed=model.embed_documents)
         self.crisis.warm_up()
-        extractive = ExtractiveComposer(self.keyword.idf)
+        # Through the bot, so the weights follow the keyword index after a refresh().
+        extractive = ExtractiveComposer(lambda token: self.keyword.idf(token))
         chat_model = load_chat_model(self.settings)
         self.composer: Composer = composer or (
             GenerativeComposer(chat_model, extractive) if chat_model is not None else extractive
@@ -119,6 +110,27 @@ class Bot:
         # The model and the Chroma client are shared; one retrieval at a time keeps
         # them safe under concurrent callers (each takes milliseconds).
         self._lock = threading.Lock()
+
+    def _open_keyword(self) -> tuple[KeywordIndex, HybridRetriever]:
+        ids = self.store.ids()
+        if not ids:
+            raise IndexEmptyError(
+                f"The index at {self.store.label} is empty. Run `kapbot ingest` to build it "
+                f"from {self.settings.corpus_dir}."
+            )
+        keyword = load_in_step(self.settings.keyword_dir, ids, self.store.iter_chunks)
+        return keyword, HybridRetriever(store=self.store, keyword=keyword, settings=self.settings)
+
+    def refresh(self) -> None:
+        """Pick up documents added or removed since the bot opened the index.
+
+        The vectors are read live from Chroma; the keyword index is reloaded here.
+
+        Raises:
+            IndexEmptyError: every document was removed.
+        """
+        with self._lock:
+            self.keyword, self.retriever = self._open_keyword()
 
     def standalone(self, question: str, history: Sequence[Mapping[str, str]]) -> str:
         if self._condense is not None:

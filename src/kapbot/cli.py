@@ -294,6 +294,18 @@ def chat(settings: Settings) -> None:
             ]
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
+@click.pass_obj
+@_friendly_errors
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve the patient chat (/) and, with KAPBOT_ADMIN_PASSWORD set, the admin page (/admin)."""
+    from kapbot.web import serve as serve_web
+
+    serve_web(_bot(settings), settings, host, port)
+
+
 @main.command("eval")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(

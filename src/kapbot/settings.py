@@ -63,6 +63,12 @@ class Settings:
             unset means no LLM and no network use.
         llm_base_url: Base URL for an OpenAI-compatible or Ollama server.
         llm_timeout: Seconds to wait for the chat model before falling back.
+        admin_password: Password of the content team's admin page (user ``admin``);
+            unset means the admin page is disabled. There is no default.
+        web_concurrency: Chat requests the web app works on at once.
+        web_queue_size: Requests that may wait in the web app's queue; more are refused
+            with a "busy" message instead of piling up.
+        clinic_name: How the web page names the clinic.
     """
 
     home: Path = field(default_factory=lambda: PROJECT_ROOT / ".kapbot")
@@ -89,6 +95,10 @@ class Settings:
     llm: str | None = None
     llm_base_url: str | None = None
     llm_timeout: float = 30.0
+    admin_password: str | None = field(default=None, repr=False)
+    web_concurrency: int = 4
+    web_queue_size: int = 200
+    clinic_name: str = "our clinic"
 
     def __post_init__(self) -> None:
         if self.chunk_min_chars >= self.chunk_max_chars:
@@ -105,6 +115,8 @@ class Settings:
             "keyword_candidates",
             "sentence_candidates",
             "max_message_chars",
+            "web_concurrency",
+            "web_queue_size",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -151,6 +163,16 @@ class Settings:
         return self.home / "keyword" / self.collection
 
     @property
+    def journal_db(self) -> Path:
+        """Patient feedback and the questions kapbot could not answer."""
+        return self.home / "journal.sqlite"
+
+    @property
+    def removed_dir(self) -> Path:
+        """Where documents removed through the admin page are kept (nothing is lost)."""
+        return self.home / "removed"
+
+    @property
     def lock_path(self) -> Path:
         return self.home / "ingest.lock"
 
@@ -185,6 +207,10 @@ _TYPES: dict[str, type] = {
     "llm": str,
     "llm_base_url": str,
     "llm_timeout": float,
+    "admin_password": str,
+    "web_concurrency": int,
+    "web_queue_size": int,
+    "clinic_name": str,
 }
 
 

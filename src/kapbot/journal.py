@@ -1,0 +1,198 @@
+"""The journal: patient feedback and the questions kapbot could not answer, in SQLite.
+
+One file under ``KAPBOT_HOME`` (``journal.sqlite``), with numbered migrations so older
+files are upgraded in place. Feedback rows keep the question, the answer and its
+citations as the patient saw them; content gaps keep questions that got "our materials
+don't cover that", so the content team sees what to write next. Crisis messages are never
+recorded here.
+
+Example:
+    >>> journal = Journal(Path("/tmp/kb/journal.sqlite"))  # doctest: +SKIP
+    >>> journal.add_feedback(FeedbackRecord(question="q", answer="a", rating=1))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS = (
+    # 1: feedback and content gaps
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created TEXT NOT NULL,
+        rating INTEGER,            -- 1 thumbs up, -1 thumbs down, NULL comment only
+        comment TEXT NOT NULL DEFAULT '',
+        question TEXT NOT NULL,
+        history TEXT NOT NULL DEFAULT '[]',
+        answer TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'answer',
+        citations TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE gaps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created TEXT NOT NULL,
+        question TEXT NOT NULL,
+        query TEXT NOT NULL DEFAULT '',
+        similarity REAL NOT NULL DEFAULT 0
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A patient's rating (and optional comment) of one answer."""
+
+    question: str
+    answer: str
+    rating: int | None = None
+    comment: str = ""
+    kind: str = "answer"
+    history: tuple[dict[str, str], ...] = ()
+    citations: tuple[dict[str, Any], ...] = ()
+    created: str = ""
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.rating not in (None, 1, -1):
+            raise ValueError(f"rating must be 1, -1 or None, got {self.rating!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "rating": self.rating,
+            "comment": self.comment,
+            "question": self.question,
+            "history": list(self.history),
+            "answer": self.answer,
+            "kind": self.kind,
+            "citations": list(self.citations),
+        }
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A question kapbot abstained on, with how often it was asked."""
+
+    question: str
+    count: int
+    last_asked: str
+    similarity: float = 0.0
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class Journal:
+    """Reads and writes the journal file; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            for number, script in enumerate(MIGRATIONS, start=1):
+                if number > version:
+                    db.executescript(script)
+                    db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = sqlite3.connect(self.path, timeout=30)
+            try:
+                with db:
+                    yield db
+            finally:
+                db.close()
+
+    def add_feedback(self, record: FeedbackRecord) -> int:
+        """Store a rating; returns its row id (to attach a comment later)."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO feedback (created, rating, comment, question, history, answer, "
+                "kind, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.created or _now(),
+                    record.rating,
+                    record.comment,
+                    record.question,
+                    json.dumps(list(record.history), ensure_ascii=False),
+                    record.answer,
+                    record.kind,
+                    json.dumps(list(record.citations), ensure_ascii=False),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def update_feedback(
+        self, row_id: int, *, rating: int | None = None, comment: str | None = None
+    ) -> None:
+        """Change the rating and/or comment of a stored feedback row."""
+        with self._connect() as db:
+            if rating is not None:
+                db.execute("UPDATE feedback SET rating = ? WHERE id = ?", (rating, row_id))
+            if comment is not None:
+                db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, row_id))
+
+    def feedback(self, limit: int = 1000) -> list[FeedbackRecord]:
+        """Newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, created, rating, comment, question, history, answer, kind, citations "
+                "FROM feedback ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            FeedbackRecord(
+                id=row[0],
+                created=row[1],
+                rating=row[2],
+                comment=row[3],
+                question=row[4],
+                history=tuple(json.loads(row[5])),
+                answer=row[6],
+                kind=row[7],
+                citations=tuple(json.loads(row[8])),
+            )
+            for row in rows
+        ]
+
+    def add_gap(self, question: str, query: str = "", similarity: float = 0.0) -> None:
+        """Record a question the materials did not cover."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO gaps (created, question, query, similarity) VALUES (?, ?, ?, ?)",
+                (_now(), question, query, similarity),
+            )
+
+    def gaps(self, limit: int = 500) -> list[Gap]:
+        """Abstained questions, most often asked first (the same wording counts once)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT lower(trim(question)) AS q, max(question), count(*), max(created), "
+                "max(similarity) FROM gaps GROUP BY q "
+                "ORDER BY count(*) DESC, max(created) DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            Gap(
+                question=row[1],
+                count=row[2],
+                last_asked=row[3],
+                similarity=float(row[4] or 0.0),
+            )
+            for row in rows
+        ]

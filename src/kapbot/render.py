@@ -1,0 +1,75 @@
+"""How a reply looks in the web chat (pure: records in, message dicts out).
+
+The answer is one chat message; each citation follows as its own collapsible message
+(title, publisher, link, section and the quoted passage), so every answer carries its
+numbered sources panel. A crisis reply is one message, never collapsed, marked with a CSS
+class so the page shows it unmistakably. Nothing a patient or a document wrote is ever
+rendered as HTML: it is escaped before the chat's Markdown renderer sees it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from kapbot.chunking import body_of
+from kapbot.compose import markdown_safe
+from kapbot.records import Citation, Reply
+
+CRISIS_CLASS = "kapbot-crisis"
+FRIENDLY_ERROR = (
+    "Sorry, something went wrong on our side and I couldn't answer that. Please try again "
+    "in a moment. If you are in crisis, call or text **988** now, or call **911** in an emergency."
+)
+_SAFE_URL = re.compile(r"^https?://[^\s<>()\"']+$")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
+
+
+def user_message(text: str) -> dict[str, Any]:
+    """The patient's message as typed, shown literally (never as HTML or Markdown)."""
+    escaped = html.escape(text, quote=False)
+    return {"role": "user", "content": _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)}
+
+
+def plain_title(text: str) -> str:
+    """A title for a collapsible header: no markup characters at all."""
+    return re.sub(r"[<>\[\]`*_]", "", text).strip()
+
+
+def source_body(citation: Citation, publisher: str = "") -> str:
+    """Markdown for one source: who published it, a link, the section, the passage."""
+    lines = []
+    who = plain_title(publisher or citation.publisher)
+    if who:
+        lines.append(f"**{who}**")
+    if citation.url and _SAFE_URL.match(citation.url):
+        lines.append(f"[{markdown_safe(plain_title(citation.url))}]({citation.url})")
+    if citation.section:
+        lines.append(f"Section: {markdown_safe(plain_title(citation.section))}")
+    lines.append(f"`{markdown_safe(citation.source)}`")
+    passage = markdown_safe(body_of(citation.text) or citation.text)
+    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in passage.splitlines())
+    return "  \n".join(lines) + "\n\n" + quoted
+
+
+def source_message(citation: Citation) -> dict[str, Any]:
+    """A collapsed chat message holding one citation."""
+    title = f"[{citation.n}] {plain_title(citation.title) or plain_title(citation.source)}"
+    return {
+        "role": "assistant",
+        "content": source_body(citation),
+        "metadata": {"title": title, "status": "done"},
+    }
+
+
+def reply_messages(reply: Reply) -> list[dict[str, Any]]:
+    """The chat messages for one reply: the answer, then its sources."""
+    if reply.kind == "crisis":
+        content = f'<div class="{CRISIS_CLASS}">\n\n{reply.text}\n\n</div>'
+        return [{"role": "assistant", "content": content}]
+    messages: list[dict[str, Any]] = [{"role": "assistant", "content": reply.text}]
+    if reply.citations:
+        messages[0]["content"] += "\n\n*Sources:*"
+    messages += [source_message(c) for c in reply.citations]
+    return messages

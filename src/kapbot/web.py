@@ -1,0 +1,501 @@
+"""The web app: the patients' chat and the content team's admin page (the only gradio module).
+
+``create_app`` mounts two separate Gradio apps on one FastAPI server:
+
+- ``/`` the patient chat: cited answers with a sources panel per answer, example
+  questions, a standing notice, an unmistakable crisis reply, thumbs up/down with an
+  optional comment (saved to the journal), and a typed ``/ask`` API endpoint.
+- ``/admin`` the admin page, behind Gradio's login with the password from
+  ``KAPBOT_ADMIN_PASSWORD`` (user ``admin``). Without a password it is not mounted at all:
+  the path answers with a page saying it is disabled. Because it is a separate app, none
+  of its functions exist in the patient app's API; each also re-checks the login.
+
+Example:
+    >>> app = create_app(Bot(settings), settings)  # doctest: +SKIP
+    >>> uvicorn.run(app, host="127.0.0.1", port=7860)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from gradio.events import api as gr_api
+
+from kapbot import content
+from kapbot.bot import Bot
+from kapbot.errors import IndexEmptyError, KapbotError
+from kapbot.ingest import Indexer
+from kapbot.journal import FeedbackRecord, Journal
+from kapbot.records import Reply
+from kapbot.render import (
+    CRISIS_CLASS,
+    FRIENDLY_ERROR,
+    plain_title,
+    reply_messages,
+    user_message,
+)
+from kapbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ADMIN_USER = "admin"
+EXAMPLES = (
+    "What is ketamine-assisted psychotherapy?",
+    "How is KAP different from IV ketamine infusions?",
+    "What is Spravato and does insurance cover it?",
+    "What are the possible side effects?",
+    "Can I do ketamine treatment at home?",
+)
+CSS = f"""
+.{CRISIS_CLASS} {{ border-left: 6px solid #b42318; background: #fef3f2; color: #3b0a06;
+  padding: 0.6em 1em; border-radius: 6px; }}
+#kapbot-notice {{ font-size: 0.92em; background: #f0f7ff; border-radius: 8px; padding: 0.4em 0.9em; }}
+#kapbot-crisis-banner {{ border: 2px solid #b42318; background: #fef3f2; border-radius: 8px;
+  padding: 0.4em 1em; }}
+"""
+
+
+def _notice(settings: Settings) -> str:
+    return (
+        f"Answers come only from {settings.clinic_name}'s own materials, with the passages "
+        "they quote. **This is general information, not medical advice**: for questions about "
+        "your own care, ask your provider. **In a crisis, call or text 988** (Suicide & Crisis "
+        "Lifeline) or chat at 988lifeline.org; in an emergency call 911."
+    )
+
+
+CRISIS_BANNER = (
+    "**If you are thinking about suicide or are in danger now: call or text 988, or chat at "
+    "988lifeline.org. In an emergency, call 911 or go to the nearest emergency room.**"
+)
+
+
+class PatientChat:
+    """The patient-facing handlers: plain Python over a Bot and a Journal."""
+
+    def __init__(self, bot: Bot, journal: Journal) -> None:
+        self.bot = bot
+        self.journal = journal
+
+    def answer(self, question: str, history: list[dict[str, str]]) -> Reply:
+        """Ask the bot; abstentions are recorded as content gaps (crisis messages never)."""
+        reply = self.bot.ask(question, history=history)
+        if reply.kind == "abstain":
+            best = max((p.similarity for p in reply.passages), default=0.0)
+            try:
+                self.journal.add_gap(question.strip()[:2000], reply.query, best)
+            except Exception:  # the journal must never break an answer
+                log.exception("could not record a content gap")
+        return reply
+
+    def respond(
+        self,
+        message: str,
+        chat: list[dict[str, Any]],
+        conversation: list[dict[str, str]],
+        turns: list[dict[str, Any]],
+    ) -> Iterator[tuple[Any, ...]]:
+        """Show the patient's message at once, then the answer and its sources."""
+        message = message or ""
+        chat = [*chat, user_message(message)]
+        yield "", chat, conversation, turns, gr.update()
+        try:
+            reply = self.answer(message, conversation)
+        except Exception:
+            log.exception("failed to answer a web message")
+            yield (
+                "",
+                [*chat, {"role": "assistant", "content": FRIENDLY_ERROR}],
+                conversation,
+                turns,
+                gr.update(),
+            )
+            return
+        shown = reply_messages(reply)
+        first = len(chat)
+        chat = chat + shown
+        if reply.kind != "invalid":
+            conversation = [
+                *conversation,
+                {"role": "user", "content": message},
+                {"role": "assistant", "content": reply.text},
+            ]
+        if reply.kind in {"answer", "abstain"}:
+            turns = [
+                *turns,
+                {
+                    "first": first,
+                    "last": len(chat) - 1,
+                    "question": message,
+                    "history": conversation[:-2],
+                    "answer": reply.text,
+                    "kind": reply.kind,
+                    "citations": [c.to_dict() for c in reply.citations],
+                    "feedback_id": None,
+                },
+            ]
+        banner = gr.update(visible=True) if reply.kind == "crisis" else gr.update()
+        yield "", chat, conversation, turns, banner
+
+    def rate(
+        self, turns: list[dict[str, Any]], index: int, liked: bool
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Save a thumbs up/down for the answer that message ``index`` belongs to."""
+        turn = next((t for t in turns if t["first"] <= index <= t["last"]), None)
+        if turn is None:
+            return turns, "Feedback can be given on answers only."
+        rating = 1 if liked else -1
+        if turn["feedback_id"] is None:
+            turn = {**turn, "feedback_id": self.journal.add_feedback(_record(turn, rating))}
+        else:
+            self.journal.update_feedback(turn["feedback_id"], rating=rating)
+        turns = [turn if t["first"] == turn["first"] else t for t in turns]
+        return turns, "Thank you for your feedback. You can add a comment below."
+
+    def comment(
+        self, turns: list[dict[str, Any]], text: str
+    ) -> tuple[list[dict[str, Any]], str, str]:
+        """Attach a comment to the most recently rated answer (or the last answer)."""
+        text = (text or "").strip()[:2000]
+        if not text:
+            return turns, "", "Please type a comment first."
+        if not turns:
+            return turns, text, "Ask a question first; comments are about an answer."
+        rated = [t for t in turns if t["feedback_id"] is not None]
+        turn = rated[-1] if rated else turns[-1]
+        if turn["feedback_id"] is None:
+            turn = {**turn, "feedback_id": self.journal.add_feedback(_record(turn, None, text))}
+        else:
+            self.journal.update_feedback(turn["feedback_id"], comment=text)
+        turns = [turn if t["first"] == turn["first"] else t for t in turns]
+        return turns, "", "Thank you, your comment was saved."
+
+
+def _record(turn: dict[str, Any], rating: int | None, comment: str = "") -> FeedbackRecord:
+    return FeedbackRecord(
+        question=turn["question"],
+        answer=turn["answer"],
+        rating=rating,
+        comment=comment,
+        kind=turn["kind"],
+        history=tuple(turn["history"]),
+        citations=tuple(turn["citations"]),
+    )
+
+
+def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
+    """The patients' page."""
+    demo = gr.Blocks(title="Questions about ketamine treatment")
+    with demo:
+        gr.Markdown(f"## Questions about ketamine treatment at {settings.clinic_name}")
+        gr.Markdown(_notice(settings), elem_id="kapbot-notice")
+        banner = gr.Markdown(CRISIS_BANNER, elem_id="kapbot-crisis-banner", visible=False)
+        chatbot = gr.Chatbot(
+            label="Chat",
+            height=560,
+            sanitize_html=True,
+            feedback_options=("Like", "Dislike"),
+            group_consecutive_messages=True,
+            elem_id="kapbot-chat",
+            placeholder="Ask about ketamine-assisted psychotherapy, at-home ketamine, IV "
+            "infusions, Spravato, cost, insurance, risks and what to expect.",
+        )
+        conversation = gr.State([])
+        turns = gr.State([])
+        with gr.Row():
+            box = gr.Textbox(
+                placeholder="Type your question…",
+                show_label=False,
+                scale=8,
+                max_lines=6,
+                max_length=settings.max_message_chars * 4,
+                elem_id="kapbot-input",
+            )
+            send = gr.Button("Send", variant="primary", scale=1, elem_id="kapbot-send")
+        gr.Examples([[e] for e in EXAMPLES], inputs=[box], label="Example questions")
+        with gr.Row():
+            comment_box = gr.Textbox(
+                placeholder="Optional: tell us what was helpful or missing in the last answer",
+                show_label=False,
+                scale=8,
+                max_lines=3,
+                elem_id="kapbot-comment",
+            )
+            comment_btn = gr.Button("Send comment", scale=1, elem_id="kapbot-comment-send")
+        status = gr.Markdown("", elem_id="kapbot-status")
+
+        outputs = [box, chatbot, conversation, turns, banner]
+        for trigger in (box.submit, send.click):
+            trigger(
+                chat.respond,
+                [box, chatbot, conversation, turns],
+                outputs,
+                api_visibility="private",
+                show_progress="minimal",
+            )
+
+        def on_like(turns_value: list[dict[str, Any]], data: gr.LikeData) -> tuple[Any, str]:
+            index = data.index if isinstance(data.index, int) else data.index[0]
+            try:
+                return chat.rate(turns_value, index, data.liked is True)
+            except Exception:
+                log.exception("could not save feedback")
+                return turns_value, "Sorry, your feedback could not be saved."
+
+        chatbot.like(on_like, [turns], [turns, status], api_visibility="private")
+
+        def on_comment(turns_value: list[dict[str, Any]], text: str) -> tuple[Any, str, str]:
+            try:
+                return chat.comment(turns_value, text)
+            except Exception:
+                log.exception("could not save a comment")
+                return turns_value, text, "Sorry, your comment could not be saved."
+
+        comment_btn.click(
+            on_comment, [turns, comment_box], [turns, comment_box, status], api_visibility="private"
+        )
+
+        def ask(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+            """Answer a question from the clinic's documents, with numbered citations.
+
+            ``history`` is the conversation so far: ``{"role": "user"|"assistant",
+            "content": str}`` items. Returns ``{"kind", "text", "citations", "passages"}``.
+            """
+            try:
+                return chat.answer(question, history or []).to_dict()
+            except Exception:
+                log.exception("failed to answer an API call")
+                return Reply("invalid", FRIENDLY_ERROR).to_dict()
+
+        gr_api(ask, api_name="ask")
+    demo.queue(default_concurrency_limit=settings.web_concurrency, max_size=settings.web_queue_size)
+    return demo
+
+
+class Admin:
+    """The content team's handlers; each one re-checks that the caller logged in."""
+
+    def __init__(self, bot: Bot, journal: Journal, settings: Settings) -> None:
+        self.bot = bot
+        self.journal = journal
+        self.settings = settings
+        self.indexer = Indexer.open(settings, embeddings=bot.embeddings)
+
+    @staticmethod
+    def check(request: gr.Request | None) -> None:
+        if request is None or getattr(request, "username", None) != ADMIN_USER:
+            raise gr.Error("Please log in to the admin page.")
+
+    def documents(self) -> list[list[Any]]:
+        rows = []
+        for s in self.indexer.sources():
+            warnings = "; ".join(f"promise language: “{w[:80]}”" for w in s.warnings)
+            rows.append([s.source, plain_title(s.title), s.chunks, s.added, warnings])
+        return rows
+
+    def _refreshed(self) -> None:
+        try:
+            self.bot.refresh()
+        except IndexEmptyError:
+            log.warning("the index is empty after an admin change")
+
+    def upload(self, files: list[str] | None) -> str:
+        if not files:
+            return "Choose one or more files first."
+        pairs = [(Path(f), Path(f).name) for f in files]
+        result = content.upload(self.indexer, pairs)
+        self._refreshed()
+        return result.summary()
+
+    def remove(self, source: str | None) -> str:
+        if not source:
+            return "Choose a document to remove."
+        report = content.remove(self.indexer, source)
+        self._refreshed()
+        lines = [f"Error: {e}" for e in report.errors] + [f"Note: {n}" for n in report.notices]
+        return "\n".join([*lines, report.summary()])
+
+    def feedback(self) -> list[list[Any]]:
+        return [
+            [
+                r.created,
+                {1: "👍", -1: "👎"}.get(r.rating or 0, ""),
+                r.question,
+                r.answer[:300],
+                r.comment,
+                ", ".join(str(c.get("source", "")) for c in r.citations),
+            ]
+            for r in self.journal.feedback()
+        ]
+
+    def gaps(self) -> list[list[Any]]:
+        return [
+            [g.question, g.count, g.last_asked, round(g.similarity, 3)] for g in self.journal.gaps()
+        ]
+
+    def export(self) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        out = self.settings.home / "exports" / f"feedback-cases-{stamp}.jsonl"
+        content.export_feedback(self.journal, out)
+        return str(out)
+
+
+def admin_app(admin: Admin) -> gr.Blocks:
+    """The content team's page (mounted behind a login)."""
+
+    def guarded(fn: Any) -> Any:
+        """The handler behind a login check, with errors as friendly messages."""
+
+        def call(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except KapbotError as exc:
+                raise gr.Error(str(exc)) from None
+            except Exception:
+                log.exception("admin action failed")
+                raise gr.Error("That did not work; the server log has the details.") from None
+
+        if inspect.signature(fn).parameters:
+
+            def run_with(value: Any, request: gr.Request) -> Any:
+                admin.check(request)
+                return call(value)
+
+            return run_with
+
+        def run(request: gr.Request) -> Any:
+            admin.check(request)
+            return call()
+
+        return run
+
+    doc_columns = ["source", "title", "chunks", "added", "lint warnings"]
+    demo = gr.Blocks(title="kapbot admin")
+    with demo:
+        gr.Markdown("## kapbot admin: the clinic's documents")
+        with gr.Tab("Documents"):
+            docs = gr.Dataframe(headers=doc_columns, interactive=False, elem_id="admin-docs")
+            refresh = gr.Button("Refresh")
+            with gr.Row():
+                choice = gr.Dropdown(
+                    label="Document to remove", choices=[], elem_id="admin-remove-choice"
+                )
+                remove_btn = gr.Button("Remove document", variant="stop", elem_id="admin-remove")
+            remove_out = gr.Textbox(
+                label="Result", lines=3, interactive=False, elem_id="admin-remove-out"
+            )
+        with gr.Tab("Upload"):
+            files = gr.File(
+                label="Documents (.md, .txt, .html, .pdf)",
+                file_count="multiple",
+                file_types=[".md", ".markdown", ".txt", ".html", ".htm", ".pdf"],
+                elem_id="admin-files",
+            )
+            upload_btn = gr.Button("Upload and index", variant="primary", elem_id="admin-upload")
+            upload_out = gr.Textbox(
+                label="Result", lines=6, interactive=False, elem_id="admin-upload-out"
+            )
+        with gr.Tab("Feedback"):
+            fb = gr.Dataframe(
+                headers=["when", "rating", "question", "answer", "comment", "sources"],
+                interactive=False,
+                wrap=True,
+                elem_id="admin-feedback",
+            )
+            fb_refresh = gr.Button("Refresh")
+            export_btn = gr.Button("Export feedback as evaluation cases")
+            export_file = gr.File(label="Evaluation cases (JSON Lines)", interactive=False)
+        with gr.Tab("Content gaps"):
+            gaps = gr.Dataframe(
+                headers=["question", "times asked", "last asked", "best similarity"],
+                interactive=False,
+                wrap=True,
+                elem_id="admin-gaps",
+            )
+            gaps_refresh = gr.Button("Refresh")
+
+        def doc_view() -> tuple[Any, Any]:
+            rows = admin.documents()
+            return rows, gr.update(choices=[r[0] for r in rows], value=None)
+
+        private: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": 1}
+        load_docs = guarded(doc_view)
+        demo.load(load_docs, None, [docs, choice], **private)
+        refresh.click(load_docs, None, [docs, choice], **private)
+        remove_btn.click(guarded(admin.remove), [choice], [remove_out], **private).then(
+            load_docs, None, [docs, choice], **private
+        )
+        upload_btn.click(guarded(admin.upload), [files], [upload_out], **private).then(
+            load_docs, None, [docs, choice], **private
+        )
+        load_fb = guarded(admin.feedback)
+        demo.load(load_fb, None, [fb], **private)
+        fb_refresh.click(load_fb, None, [fb], **private)
+        export_btn.click(guarded(admin.export), None, [export_file], **private)
+        load_gaps = guarded(admin.gaps)
+        demo.load(load_gaps, None, [gaps], **private)
+        gaps_refresh.click(load_gaps, None, [gaps], **private)
+    demo.queue(default_concurrency_limit=1, max_size=20)
+    return demo
+
+
+DISABLED_ADMIN = (
+    "<!doctype html><title>kapbot admin</title><h1>The admin page is disabled</h1>"
+    "<p>Set <code>KAPBOT_ADMIN_PASSWORD</code> and restart <code>kapbot serve</code> to enable it.</p>"
+)
+
+
+def create_app(bot: Bot, settings: Settings) -> FastAPI:
+    """The FastAPI server with the patient chat at ``/`` and the admin page at ``/admin``."""
+    journal = Journal(settings.journal_db)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    theme = gr.themes.Soft(primary_hue="teal", neutral_hue="slate")
+    common: dict[str, Any] = {
+        "show_error": False,
+        "ssr_mode": False,
+        "mcp_server": False,
+        "footer_links": [],
+        "theme": theme,
+        "css": CSS,
+    }
+    if settings.admin_password:
+        password = settings.admin_password
+        app = gr.mount_gradio_app(
+            app,
+            admin_app(Admin(bot, journal, settings)),
+            path="/admin",
+            auth=lambda user, given: user == ADMIN_USER and given == password,
+            auth_message="kapbot admin: user <b>admin</b> and the password from KAPBOT_ADMIN_PASSWORD.",
+            **common,
+        )
+    else:
+
+        @app.get("/admin", response_class=HTMLResponse)
+        @app.get("/admin/{rest:path}", response_class=HTMLResponse)
+        def admin_disabled(rest: str = "") -> HTMLResponse:
+            return HTMLResponse(DISABLED_ADMIN, status_code=404)
+
+    mounted: FastAPI = gr.mount_gradio_app(
+        app, patient_app(PatientChat(bot, journal), settings), path="/", **common
+    )
+    return mounted
+
+
+def serve(bot: Bot, settings: Settings, host: str, port: int) -> None:
+    """Run the web app until interrupted."""
+    import uvicorn
+
+    app = create_app(bot, settings)
+    where = f"http://{host}:{port}/"
+    admin = f"{where}admin/" if settings.admin_password else "disabled (set KAPBOT_ADMIN_PASSWORD)"
+    log.warning("kapbot is serving the patient chat at %s; admin page: %s", where, admin)
+    print(f"kapbot chat: {where}\nadmin page: {admin}", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

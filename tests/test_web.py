@@ -1,0 +1,316 @@
+"""The web app in a real browser: `kapbot serve` started by the test, Chromium via Playwright.
+
+One server (real model, real Chroma, a copy of the corpus plus a document that contains a
+script tag) serves every test in this module; they run in file order and share it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ARTIFACTS, CORPUS, KAPBOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+PASSWORD = "correct horse battery staple"
+SCRIPT_DOC = """---
+title: Visiting notes
+publisher: Test clinic
+---
+# Visiting notes
+
+## Quiet room
+
+Our quiet room has weighted blankets and eye masks for the hour after a session.
+<script>alert('from the document')</script>
+<img src=x onerror="alert('img in document')">
+"""
+UPLOAD_DOC = """---
+title: Parking and arrival
+publisher: Test clinic
+---
+# Parking and arrival
+
+## Where to park
+
+Patients can park for free in the blue garage behind the clinic, on level two.
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, built_home_template: Path, embeddings
+) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    from kapbot.ingest import Indexer
+    from kapbot.settings import Settings
+
+    base = tmp_path_factory.mktemp("web")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "visiting-notes.md").write_text(SCRIPT_DOC, encoding="utf-8")
+    home = base / "home"
+    shutil.copytree(built_home_template, home)
+    settings = Settings.from_env(home=home, corpus_dir=corpus)
+    assert Indexer.open(settings, embeddings=embeddings).ingest().added == [
+        "corpus/visiting-notes.md"
+    ]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KAPBOT_HOME": str(home),
+        "KAPBOT_CORPUS_DIR": str(corpus),
+        "KAPBOT_ADMIN_PASSWORD": PASSWORD,
+    }
+    log = (base / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [KAPBOT, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    import urllib.request
+
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError((base / "serve.log").read_text())
+        time.sleep(1)
+    yield {"url": url, "home": home, "corpus": corpus, "base": base, "log": base / "serve.log"}
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    # No traceback may have been shown to anyone; the log is for us.
+    assert "Traceback" not in (base / "serve.log").read_text()
+
+
+def _open_chat(page, server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server["url"])
+    page.wait_for_selector("#kapbot-input textarea")
+
+
+def _ask(page, question: str) -> str:  # type: ignore[no-untyped-def]
+    """Send a message and wait for the reply; returns the text of the whole chat."""
+    bots = page.locator('#kapbot-chat [data-testid="bot"]')
+    before = bots.count()
+    page.fill("#kapbot-input textarea", question)
+    page.click("#kapbot-send")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#kapbot-chat [data-testid=\"bot\"]').length > n",
+        arg=before,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(300)
+    return str(page.inner_text("#kapbot-chat"))
+
+
+def test_answer_with_sources_panel_and_followup(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    assert "not medical advice" in page.inner_text("#kapbot-notice")
+    assert "988" in page.inner_text("#kapbot-notice")
+    assert page.get_by_text("Example questions").is_visible()
+    text = _ask(page, "What is Spravato?")
+    assert "esketamine" in text and "[1]" in text
+    # The sources panel: numbered, collapsed, and it opens on the quoted passage.
+    source = page.locator("#kapbot-chat .thought-group").first
+    assert source.inner_text().startswith("[1]")
+    source.locator(".title").click()
+    page.wait_for_timeout(500)
+    opened = source.inner_text()
+    assert "esketamine" in opened.lower(), opened
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+    # A follow-up that only makes sense after the first question.
+    text = _ask(page, "and is it covered by insurance?")
+    last = text.rsplit("and is it covered by insurance?", 1)[1]
+    assert "Spravato" in last and "insurance" in last.lower()
+    assert page.dialogs == []
+
+
+def test_crisis_message_gets_the_988_referral(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    text = _ask(page, "i cant do this anymore, i want to kill myself tonight")
+    crisis = page.locator("#kapbot-chat .kapbot-crisis")
+    assert crisis.count() == 1 and crisis.is_visible()
+    assert "988lifeline.org" in crisis.inner_text()
+    assert "911" in crisis.inner_text()
+    assert page.locator("#kapbot-crisis-banner").is_visible()
+    assert page.locator("#kapbot-chat .thought-group").count() == 0  # no sources, no answer
+    assert "Call or text 988" in text
+
+
+def test_no_script_runs_from_messages_or_documents(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    text = _ask(page, "<img src=x onerror=alert(1)>")
+    assert "<img src=x onerror=alert(1)>" in text  # shown as the characters typed
+    text = _ask(page, "do you have a quiet room with weighted blankets after the session?")
+    assert "weighted blankets" in text
+    page.locator("#kapbot-chat .thought-group .title").last.click()
+    page.wait_for_timeout(500)
+    assert "<script>alert('from the document')</script>" in page.inner_text("#kapbot-chat")
+    assert page.locator("#kapbot-chat script").count() == 0
+    assert page.locator("#kapbot-chat img[src='x']").count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+
+
+def test_feedback_is_saved_to_sqlite(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    _ask(page, "What are common side effects of ketamine?")
+    page.get_by_role("button", name="Dislike", exact=True).last.click()
+    page.wait_for_function(
+        "() => document.querySelector('#kapbot-status').innerText.includes('Thank you')"
+    )
+    page.fill("#kapbot-comment textarea", "I wanted to know how long they last")
+    page.click("#kapbot-comment-send")
+    page.wait_for_function(
+        "() => document.querySelector('#kapbot-status').innerText.includes('comment was saved')"
+    )
+    with sqlite3.connect(server["home"] / "journal.sqlite") as db:
+        rows = db.execute(
+            "SELECT rating, comment, question, answer, citations FROM feedback"
+        ).fetchall()
+    assert len(rows) == 1
+    rating, comment, question, answer, citations = rows[0]
+    assert (rating, comment) == (-1, "I wanted to know how long they last")
+    assert question == "What are common side effects of ketamine?"
+    assert "[1]" in answer and "corpus/" in citations
+
+
+def test_admin_login_upload_ask_remove(page, server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server["url"] + "admin/")
+    page.get_by_label("username").fill("admin")
+    page.get_by_label("password").fill(PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_selector("#admin-docs")
+    page.wait_for_function(
+        "() => document.querySelector('#admin-docs').innerText.includes('visiting-notes')"
+    )
+    upload = tmp_path / "parking-and-arrival.md"
+    upload.write_text(UPLOAD_DOC, encoding="utf-8")
+    page.get_by_role("tab", name="Upload").click()
+    page.set_input_files("#admin-files input[type=file]", str(upload))
+    page.wait_for_timeout(1000)
+    page.click("#admin-upload")
+    page.wait_for_function(
+        "() => document.querySelector('#admin-upload-out textarea').value.includes('Documents:')",
+        timeout=120_000,
+    )
+    result = page.input_value("#admin-upload-out textarea")
+    assert "1 added" in result, result
+    assert (server["corpus"] / "parking-and-arrival.md").exists()
+
+    chat = browser.new_page()
+    _open_chat(chat, server)
+    text = _ask(chat, "where can I park my car when I come for a session?")
+    assert "blue garage" in text
+
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#admin-remove-choice input").click()
+    page.get_by_role("option", name="corpus/parking-and-arrival.md").click()
+    page.click("#admin-remove")
+    page.wait_for_function(
+        "() => document.querySelector('#admin-remove-out textarea').value.includes('deleted')",
+        timeout=60_000,
+    )
+    assert "1 deleted" in page.input_value("#admin-remove-out textarea")
+    assert not (server["corpus"] / "parking-and-arrival.md").exists()
+    text = _ask(chat, "where can I park my car when I come for a session?")
+    assert "blue garage" not in text.rsplit("session?", 1)[1]
+    chat.close()
+
+
+def test_admin_refuses_without_the_password(page, server) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    # Browser: a wrong password does not get in.
+    page.goto(server["url"] + "admin/")
+    page.get_by_label("username").fill("admin")
+    page.get_by_label("password").fill("wrong password")
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_timeout(1500)
+    assert page.locator("#admin-docs").count() == 0
+    assert page.get_by_role("button", name="Login").is_visible()
+    # gradio_client: the patient API has no admin functions; the admin app refuses.
+    patient = Client(server["url"], verbose=False)
+    names = set(patient.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert names == {"/ask"}
+    with pytest.raises(Exception):  # noqa: B017 - any refusal will do, as long as it refuses
+        Client(server["url"] + "admin/", verbose=False)
+    with pytest.raises(Exception):  # noqa: B017
+        Client(server["url"] + "admin/", auth=("admin", "wrong"), verbose=False)
+    admin = Client(server["url"] + "admin/", auth=("admin", PASSWORD), verbose=False)
+    # Even with the password, the admin app's functions are not a public API.
+    assert admin.view_api(print_info=False, return_format="dict")["named_endpoints"] == {}
+
+
+def test_ask_api_through_gradio_client(server) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    reply = client.predict("What does KAP cost?", [], api_name="/ask")
+    assert reply["kind"] == "answer"
+    assert reply["citations"] and reply["citations"][0]["n"] == 1
+    followup = client.predict(
+        "is it covered by insurance?",
+        [
+            {"role": "user", "content": "What is Spravato?"},
+            {"role": "assistant", "content": reply["text"]},
+        ],
+        api_name="/ask",
+    )
+    assert followup["kind"] in {"answer", "abstain"}
+    empty = client.predict("   ", [], api_name="/ask")
+    assert empty["kind"] == "invalid"
+
+
+def test_admin_page_is_disabled_without_a_password(built_indexer, settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from kapbot.bot import Bot
+    from kapbot.web import create_app
+
+    app = create_app(Bot(settings, embeddings=embeddings), settings.with_(admin_password=None))
+    with TestClient(app) as client:
+        response = client.get("/admin/")
+        assert response.status_code == 404
+        assert "disabled" in response.text
+        assert client.get("/admin/gradio_api/info").status_code == 404
+
+
+def test_load_script_fifty_concurrent_conversations(server) -> None:  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("load", ROOT / "benchmarks" / "load.py")
+    assert spec is not None and spec.loader is not None
+    load = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(load)
+    figures = load.run(server["url"], conversations=50, turns=2)
+    assert figures["answered"] == 100
+    assert figures["errors"] == 0, figures["error_samples"]
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"]
