@@ -96,7 +96,9 @@ class Bot:
         self.embeddings = model
         self.store = ChunkStore.open(self.settings, model)
         self.keyword, self.retriever = self._open_keyword()
-        self.crisis = CrisisCheck.load(embed=model.embed_documents)
+        self.crisis = CrisisCheck.load(
+            embed=model.embed_documents, cache_dir=self.settings.home / "cache"
+        )
         self.crisis.warm_up()
         # Through the bot, so the weights follow the keyword index after a refresh().
         extractive = ExtractiveComposer(lambda token: self.keyword.idf(token))

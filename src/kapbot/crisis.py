@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from kapbot.risk_model import RiskModel
 
 DATA = Path(__file__).parent / "data"
 CRISIS_MESSAGE_PATH = DATA / "crisis_message.md"
@@ -45,9 +48,64 @@ CONCERN_NOTE = (
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
+# Texting shorthand, token by token ("i want 2 die", "gonna", "rn").
+_SHORTHAND = {
+    "2": "to",
+    "4": "for",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "wanna": "want to",
+    "gonna": "going to",
+    "gotta": "got to",
+    "tryna": "trying to",
+    "rn": "right now",
+    "tn": "tonight",
+    "tonite": "tonight",
+    "2nite": "tonight",
+    "tmrw": "tomorrow",
+    "feelin": "feeling",
+    "thinkin": "thinking",
+    "goin": "going",
+    "dye": "die",
+    "ded": "dead",
+    "pils": "pills",
+    "kiero": "quiero",
+    "q": "que",
+    "xq": "porque",
+    "sewerslide": "sewer slide",
+}
+# Words a crisis turns on, recognised through typos ("sucidal", "suicidle", "overdoes").
+_KEYWORDS = (
+    "suicide",
+    "suicidal",
+    "overdose",
+    "overdosed",
+    "overdosing",
+    "unalive",
+    "lethal",
+    "myself",
+)
 # The writer as the subject ("told me" is not enough: the girlfriend is the subject).
-_FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|myself|my life|quiero|yo)\b")
+_FIRST_PERSON = re.compile(r"\b(i|im|ive|id|ill|myself|my life|quiero|yo)\b")
+# How far past its threshold the semantic score must be to overrule rules that softened
+# a message (someone else, a figure of speech, hopelessness without a plan).
+ESCALATE = 0.05
 _RISK_TIERS = ("intent", "plan", "means", "self_harm", "harm_to_others")
+# A state word just before a topic word makes it about the writer ("feeling suicidal").
+_STATE_WORDS = (
+    "feel feeling feelin felt been getting am im so very really super kinda pretty estoy me siento"
+)
+# A message that asks about something rather than telling about oneself.
+_QUESTION_WORDS = (
+    "what whats how why when where who which is are does do did can could should would will "
+    "que como cual cuales es son puede pueden hay"
+)
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:because|bc|porque)\s+", re.IGNORECASE)
+_SEVERITY = {"none": 0, "concern": 1, "crisis": 2}
+# A question that asks about the writer's own feelings ("is it normal to want to ...").
+_ABOUT_ME = re.compile(r"(is it|its) (normal|ok|okay|bad|wrong|weird) (to|that i|if i)\b")
 
 Vector = Sequence[float]
 
@@ -58,16 +116,59 @@ def crisis_message() -> str:
     return CRISIS_MESSAGE_PATH.read_text(encoding="utf-8").strip()
 
 
+def _edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, given up once it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
+
+
+@lru_cache(maxsize=4096)
+def _correct(token: str) -> str:
+    """A misspelled crisis keyword ("sucidal") as the keyword; other tokens unchanged."""
+    if len(token) < 6 or token in _KEYWORDS:
+        return token
+    best, distance = token, 3
+    for keyword in _KEYWORDS:
+        d = _edits(token, keyword, 2)
+        if d < distance:
+            best, distance = keyword, d
+    return best
+
+
 def normalise(text: str) -> str:
-    """Lower case, no accents, leetspeak undone, repeated letters squeezed to one."""
+    """Lower case, no accents or apostrophes, leetspeak and texting shorthand undone,
+    spaced-out letters joined ("k i l l"), repeated letters squeezed, keyword typos fixed."""
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("’", "'")
+    text = re.sub(r"['’‘`´]", "", text)
     # Leetspeak only inside words that also have letters ("k1ll", not "988").
     text = re.sub(r"\b[\w@$]*[a-z][\w@$]*\b", lambda m: m.group(0).translate(_LEET), text)
-    text = re.sub(r"([a-z])\1+", r"\1", text)
+    # "k i l l" / "k.i.l.l" -> "kill" (three or more single letters in a row).
+    text = re.sub(
+        r"\b[a-z](?:[ .\-_*][a-z]\b){2,}", lambda m: re.sub(r"[^a-z]", "", m.group(0)), text
+    )
+    text = _squeeze(text)
     text = re.sub(r"\bmy self\b", "myself", text)
-    return " ".join(re.sub(r"[^\w'\s-]", " ", text).split())
+    tokens = re.sub(r"[^\w\s-]", " ", text).split()
+    words = [_SQUEEZED_SHORTHAND.get(t, t) for t in tokens]
+    return " ".join(_correct(w) if w.isalpha() else w for w in words)
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"([a-z])\1+", r"\1", text)
+
+
+_SQUEEZED_SHORTHAND = {_squeeze(k): _squeeze(v) for k, v in _SHORTHAND.items()}
+_STATE = re.compile(r"\b(" + "|".join(_squeeze(w) for w in _STATE_WORDS.split()) + r")\s*$")
+_QUESTION = re.compile(r"^(" + "|".join(_squeeze(w) for w in _QUESTION_WORDS.split()) + r")\b")
 
 
 @dataclass(frozen=True)
@@ -96,6 +197,8 @@ class CrisisCheck:
         exemplars: Sequence[str] = (),
         embed: Callable[[list[str]], list[list[float]]] | None = None,
         threshold: float = 0.72,
+        safe_exemplars: Sequence[str] = (),
+        cache_dir: Path | None = None,
     ) -> None:
         self.tiers: dict[str, re.Pattern[str]] = {}
         for tier, languages in lexicon["tiers"].items():
@@ -110,29 +213,41 @@ class CrisisCheck:
         self.past = _phrase_pattern(lexicon["past"])
         self.informational = _phrase_pattern(lexicon["informational"])
         self.exemplars = list(exemplars)
+        self.safe_exemplars = list(safe_exemplars)
         self.threshold = threshold
         self._embed = embed
+        self._cache_dir = cache_dir
         self._exemplar_vectors: list[list[float]] | None = None
+        self.model: RiskModel | None = None
 
     @classmethod
     def load(
         cls,
         embed: Callable[[list[str]], list[list[float]]] | None = None,
         threshold: float = 0.72,
+        cache_dir: Path | None = None,
     ) -> CrisisCheck:
         """The check with the lexicon and exemplars shipped in ``data/``."""
         lexicon = yaml.safe_load((DATA / "crisis_lexicon.yaml").read_text(encoding="utf-8"))
-        exemplars = [
-            line.strip()
-            for line in (DATA / "crisis_exemplars.txt").read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
-        return cls(lexicon, exemplars, embed, threshold)
+        return cls(
+            lexicon,
+            _lines(DATA / "crisis_exemplars.txt"),
+            embed,
+            threshold,
+            safe_exemplars=_lines(DATA / "safe_exemplars.txt"),
+            cache_dir=cache_dir,
+        )
 
     def warm_up(self) -> None:
-        """Embed the exemplars now (once), not on the first patient's message."""
-        if self._embed is not None and self.exemplars and self._exemplar_vectors is None:
-            self._exemplar_vectors = self._embed(self.exemplars)
+        """Embed the exemplars and train the classifier now (once), not on the first
+        patient's message."""
+        if self._embed is None or not self.exemplars or self._exemplar_vectors is not None:
+            return
+        texts = self.exemplars + self.safe_exemplars
+        vectors = _cached_vectors(texts, self._embed, self._cache_dir)
+        self._exemplar_vectors = vectors[: len(self.exemplars)]
+        if len(self.safe_exemplars) > 3 and len(self.exemplars) > 3:
+            self.model = RiskModel.fit(self._exemplar_vectors, vectors[len(self.exemplars) :])
 
     def check(
         self,
@@ -148,24 +263,48 @@ class CrisisCheck:
                 message is read together with it.
             vector: The message's embedding, if the caller already has it.
         """
-        text = normalise(message)
-        idiom_found = False
-        for idiom in self.idioms:
-            text, n = idiom.subn(" ", text)
-            idiom_found = idiom_found or n > 0
+        text, idiom_found = self._without_idioms(normalise(message))
         decision = self._lexical(text)
+        if decision.level != "crisis":
+            # A long message is read sentence by sentence too: an FAQ question first must
+            # not soften "... and the pills are right here" that follows it.
+            for sentence in _SENTENCE_BREAK.split(message):
+                if sentence.strip() and sentence.strip() != message.strip():
+                    part = self._lexical(self._without_idioms(normalise(sentence))[0])
+                    if _SEVERITY[part.level] > _SEVERITY[decision.level]:
+                        decision = part
         if decision.level == "none" and history:
             previous = [t.get("content", "") for t in history if t.get("role") == "user"][-2:]
             if previous and len(text.split()) <= 6:
                 earlier = self._lexical(normalise(" ".join(previous)) + " " + text)
                 if earlier.level == "crisis":
                     return CrisisDecision("crisis", "history:" + earlier.rule, earlier.matched)
-        if decision.level != "none":
+        if decision.level == "crisis":
             return decision
-        if idiom_found:
-            # The figure of speech explains the alarming words; the backstop would not.
-            return CrisisDecision("none", "idiom")
+        if decision.level == "concern" or idiom_found:
+            # The rules found context that softens the words (someone else, a figure of
+            # speech, hopelessness without a plan); only a confident classifier overrules
+            # them, and never for a question about research or a resolved past.
+            softened = decision if decision.level == "concern" else CrisisDecision("none", "idiom")
+            if "informational" in softened.rule or "past" in softened.rule:
+                return softened
+            if self._embed is None or not self.exemplars:
+                return softened
+            alarm, score, best = self._scores(message, vector)
+            if alarm and self.model is not None and score >= self.model.threshold + ESCALATE:
+                return CrisisDecision(
+                    "crisis", f"{softened.rule}+semantic", self.exemplars[best], score
+                )
+            return softened
         return self._semantic(message, text, vector)
+
+    def _without_idioms(self, text: str) -> tuple[str, bool]:
+        """The normalised text with figures of speech removed, and whether there were any."""
+        found = False
+        for idiom in self.idioms:
+            text, n = idiom.subn(" ", text)
+            found = found or n > 0
+        return text, found
 
     def _lexical(self, text: str) -> CrisisDecision:
         hits: list[tuple[str, str, int]] = []
@@ -175,48 +314,144 @@ class CrisisCheck:
                     hits.append((tier, match.group(1), match.start()))
         if not hits:
             return CrisisDecision("none", "no lexicon match")
+        hits.sort(key=lambda h: h[2])
         risky = [h for h in hits if h[0] in _RISK_TIERS]
-        tier, phrase, _ = (risky or hits)[0]
-        if self.immediate is not None and (m := self.immediate.search(text)):
+        topic = [h for h in hits if h[0] == "topic"]
+        tier, phrase, start = (risky or topic or hits)[0]
+        # Someone in danger now: a crisis whoever it is about.
+        alarming = bool(risky or topic) or tier == "hopelessness"
+        if alarming and self.immediate is not None and (m := self.immediate.search(text)):
             return CrisisDecision("crisis", f"{tier}+immediate_danger", f"{phrase} / {m.group(1)}")
-        first_person = _FIRST_PERSON.search(text) is not None
-        m = self.informational.search(text) if self.informational is not None else None
-        if m is not None and not first_person:
-            return CrisisDecision("concern", f"{tier}+informational", f"{phrase} / {m.group(1)}")
         if self.past is not None and (m := self.past.search(text)):
             return CrisisDecision("concern", f"{tier}+past", f"{phrase} / {m.group(1)}")
-        m = self.third_person.search(text) if self.third_person is not None else None
-        if m is not None and (not first_person or tier == "harm_to_others"):
-            level = "crisis" if tier == "harm_to_others" else "concern"
+        personal = self._personal(text, start, phrase)
+        asking = self._asking(text)
+        # Questions about treatment or research; a question about means is never that.
+        if not personal and tier != "means" and asking:
+            return CrisisDecision("concern", f"{tier}+informational", phrase)
+        if not personal and self.third_person is not None and (m := self.third_person.search(text)):
+            # A plan, a means or a threat to others is danger now; talk of wishes is a concern.
+            danger = [h for h in hits if h[0] in {"plan", "means", "harm_to_others"}]
+            if danger:
+                tier, phrase, _ = danger[0]
+            level = "crisis" if danger else "concern"
             return CrisisDecision(level, f"{tier}+third_person", f"{phrase} / {m.group(1)}")
+        if tier == "topic":
+            level = "crisis" if personal or len(text.split()) <= 4 else "concern"
+            return CrisisDecision(
+                level, "topic" if level == "concern" else "topic+personal", phrase
+            )
         if not risky:
             return CrisisDecision("concern", tier, phrase)
         return CrisisDecision("crisis", tier, phrase)
+
+    def _personal(self, text: str, start: int, phrase: str) -> bool:
+        """Whether the writer is the one at risk: the phrase names them ("kill myself"), a
+        first-person word or a state word ("feeling") comes just before it, or it opens
+        the message ("suicidal and alone")."""
+        before = text[:start]
+        window = " ".join(before.split()[-5:])
+        return (
+            _ABOUT_ME.match(text) is not None
+            or _FIRST_PERSON.search(phrase) is not None
+            or _FIRST_PERSON.search(window) is not None
+            or _STATE.search(before) is not None
+            or not before.strip()
+        )
+
+    def _asking(self, text: str) -> bool:
+        """A question about something (not a statement about oneself)."""
+        if self.informational is not None and self.informational.search(text):
+            return True
+        return _QUESTION.search(text) is not None
 
     def _negated(self, text: str, start: int) -> bool:
         before = text[:start].split()[-4:]
         window = " ".join(before)
         return any(re.search(r"\b" + re.escape(n) + r"\b", window) for n in self.negations)
 
-    def _semantic(self, message: str, text: str, vector: Vector | None) -> CrisisDecision:
-        if self._embed is None or not self.exemplars:
-            return CrisisDecision("none", "no lexicon match")
+    def _scores(self, message: str, vector: Vector | None) -> tuple[bool, float, int]:
+        """Whether the backstop calls it a crisis, its score, and the nearest exemplar.
+
+        With safe exemplars: the nearest-neighbour margin against its cross-validated
+        threshold; without them, similarity to the nearest crisis exemplar.
+        """
         self.warm_up()
         assert self._exemplar_vectors is not None
-        query = list(vector) if vector is not None else self._embed([message])[0]
-        scores = [
+        query = list(vector) if vector is not None else self._embed([message])[0]  # type: ignore[misc]
+        if self.model is not None:
+            score = self.model.score(query)
+            return score >= self.model.threshold, score, self.model.nearest_crisis(query)
+        similarities = [
             sum(a * b for a, b in zip(query, ex, strict=True)) for ex in self._exemplar_vectors
         ]
-        best = max(range(len(scores)), key=scores.__getitem__)
-        if scores[best] < self.threshold:
-            return CrisisDecision("none", "below semantic threshold", score=scores[best])
+        best = max(range(len(similarities)), key=similarities.__getitem__)
+        return similarities[best] >= self.threshold, similarities[best], best
+
+    def _semantic(self, message: str, text: str, vector: Vector | None) -> CrisisDecision:
+        if self._embed is None or not self.exemplars or not re.search(r"[a-z]", text):
+            return CrisisDecision("none", "no lexicon match")
+        alarm, score, best = self._scores(message, vector)
+        if not alarm:
+            return CrisisDecision("none", "below semantic threshold", score=score)
         if self.informational is not None and self.informational.search(text):
-            return CrisisDecision(
-                "concern", "semantic+informational", self.exemplars[best], scores[best]
-            )
-        return CrisisDecision("crisis", "semantic", self.exemplars[best], scores[best])
+            return CrisisDecision("concern", "semantic+informational", self.exemplars[best], score)
+        return CrisisDecision("crisis", "semantic", self.exemplars[best], score)
+
+
+def _lines(path: Path) -> list[str]:
+    """The non-comment lines of a data file (missing file: none)."""
+    if not path.is_file():
+        return []
+    return [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def _cached_vectors(
+    texts: list[str], embed: Callable[[list[str]], list[list[float]]], cache_dir: Path | None
+) -> list[list[float]]:
+    """Embeddings of the exemplars, kept in ``cache_dir`` keyed by their exact text."""
+    key = hashlib.sha256("\n".join(["all-MiniLM-L6-v2", *texts]).encode()).hexdigest()[:16]
+    if key in _MEMO:
+        return _MEMO[key]
+    _MEMO[key] = vectors = _read_or_embed(texts, embed, cache_dir, key)
+    return vectors
+
+
+# Exemplar vectors already computed in this process (tests open many bots).
+_MEMO: dict[str, list[list[float]]] = {}
+
+
+def _read_or_embed(
+    texts: list[str],
+    embed: Callable[[list[str]], list[list[float]]],
+    cache_dir: Path | None,
+    key: str,
+) -> list[list[float]]:
+    import numpy as np
+
+    if cache_dir is None:
+        return embed(texts)
+    path = cache_dir / f"crisis-exemplars-{key}.npy"
+    if path.is_file():
+        try:
+            return [list(map(float, row)) for row in np.load(path)]
+        except (OSError, ValueError):
+            pass
+    vectors = embed(texts)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(".tmp.npy")
+        np.save(temp, np.asarray(vectors, dtype=np.float32))
+        temp.replace(path)
+    except OSError:
+        pass  # a read-only home only costs the next start-up a few seconds
+    return vectors
 
 
 def normalise_pattern(pattern: str) -> str:
-    """An idiom regex in the normalised alphabet (its literal letters squeezed)."""
-    return re.sub(r"([a-z])\1+", r"\1", pattern.lower())
+    """An idiom regex in the normalised alphabet (literal letters squeezed, no apostrophes)."""
+    return re.sub(r"([a-z])\1+", r"\1", pattern.lower().replace("'", ""))

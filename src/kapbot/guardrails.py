@@ -41,19 +41,32 @@ _NEGATION = re.compile(
     r"\b(not|no|never|cannot|can't|don't|doesn't|won't|nothing)\b", re.IGNORECASE
 )
 _DOSE = re.compile(r"\b\d+(\.\d+)?\s?(mg|milligrams?|mcg|ml|mg/kg)\b", re.IGNORECASE)
+_TREATMENT = r"(it|this|that|kap|ketamine|spravato|esketamine|the treatment|treatment|therapy|the therapy|one session|a session|the sessions|infusions?|lozenges?|troches?)"
 _ASKS_PROMISE = re.compile(
-    r"\b(guarantee\w*|promis\w*|odds|chances?|for good|for sure|definitely|cure\w*|fix my"
-    r"|will (it|this|ketamine|kap|spravato|the treatment) (work|help|cure|fix)"
-    r"|will i (feel|get|be) better|work for me)\b|\b100\s?(%|percent)",
+    r"\b(guarantee\w*|garantiz\w*|promis\w*|prometes?|odds|chances?|success rate|for good|for sure"
+    r"|definitely|certain(ly)? to|sure to|bound to|proven to|cure\w*|cura\w*|fix my|fix me"
+    r"|permanent(ly)?|forever|para siempre|never come back|completely (better|cured|healed|fine|gone)|(go|goes) away completely|say yes|going to (work|help|be the one)"
+    r"|works? for (everyone|everybody|me)|work for me|funciona\w* para todos"
+    r"|will i (feel|get|be|recover|heal)|i will too|ill be fine|how soon will i|how long until i"
+    r"|will " + _TREATMENT + r" (work|help|cure|fix|heal|make|be enough|get rid|take away|stop)"
+    r"|me va a (curar|ayudar|funcionar)|va a funcionar)\b|\b100\s?(%|percent)|\d+\s?% of",
     re.IGNORECASE,
 )
 _ASKS_MEDICAL = re.compile(
     r"\b(dose|doses|dosage|dosing|mg|milligrams?|how much (ketamine|should i)|how many (lozenges|troches|mg)"
-    r"|double|alcohol|drink|drinking|wine|beer|weed|cannabis|marijuana|xanax|benzo\w*|adderall"
+    r"|double|extra|another one|a second one|take (two|2|more|another)|should i take|can i take"
+    r"|missed (my|a) (dose|lozenge|troche|pill)|leftover|skip (my|a|the) (dose|meds?|medication|pill)"
+    r"|alcohol|drink|drinking|wine|beer|weed|cannabis|marijuana|xanax|benzo\w*|adderall"
+    r"|ibuprofen|tylenol|acetaminophen|advil|aspirin|naproxen|painkillers?|sleeping pills?|melatonin"
+    r"|klonopin|clonazepam|lorazepam|ativan|valium|gabapentin|lamotrigine|lamictal|lexapro|zoloft"
+    r"|prozac|wellbutrin|bupropion|sertraline|fluoxetine|escitalopram|suboxone|buprenorphine|methadone"
+    r"|naltrexone|interacts?|interactions?|bp"
     r"|opioids?|mix|combine|combining|together with|stop (taking|my)|quit (my|taking)|come off"
     r"|taper|wean|change my (meds|medication|dose)|ssri|snri|antidepressants?|lithium|maoi"
+    r"|disqualif\w*|rule me out|rules me out|eligible|contraindicat\w*"
     r"|pregnan\w*|breastfeed\w*|blood pressure|hypertension|heart (condition|disease|problems?)"
-    r"|seizures?|schizophrenia|bipolar|psychosis|medications?|meds|prescri\w+)\b",
+    r"|glaucoma|epilepsy|seizures?|schizophrenia|bipolar|psychosis|liver|kidney|sleep apnea"
+    r"|thyroid|medications?|meds|prescri\w+|medicamentos?|pastillas?|dosis)\b",
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -70,7 +83,9 @@ class Guarded:
 def is_promise(sentence: str) -> bool:
     """Promise language not negated just before it ("we do not make guarantees" is fine)."""
     for match in _PROMISE.finditer(sentence):
-        before = sentence[: match.start()].split()[-6:]
+        # The negation must govern the promise: "no risks and always works" is a promise.
+        clause = re.split(r"\b(?:and|but|so|yet)\b|[,;:]", sentence[: match.start()])[-1]
+        before = clause.split()[-6:]
         if not _NEGATION.search(" ".join(before)) and not _NEGATION.search(match.group(0)):
             return True
     return False
@@ -82,7 +97,8 @@ def states_dose(text: str) -> bool:
 
 
 def asks_for_promise(question: str) -> bool:
-    return bool(_ASKS_PROMISE.search(question))
+    """A question that asks for a promise, or carries one for kapbot to repeat."""
+    return bool(_ASKS_PROMISE.search(question)) or is_promise(question)
 
 
 def asks_medical_advice(question: str) -> bool:
