@@ -88,6 +88,25 @@ def run_kapbot(*args: str, env: dict[str, str] | None = None, timeout: float = 6
     )
 
 
+def wait_for_http(url: str, proc, log: Path, timeout: float = 180) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``url`` answers 200; fail with the server's log if ``proc`` dies or times out."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"{url} did not come up:\n{log.read_text()}")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ignore[no-untyped-def]
     """A home folder with the bundled corpus already indexed (built once per session)."""

@@ -7,8 +7,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 from kapbot.errors import IndexUnavailableError
 from kapbot.ingest import Indexer
 from kapbot.settings import Settings
-from tests.conftest import run_kapbot
+from tests.conftest import run_kapbot, wait_for_http
 
 pytestmark = pytest.mark.integration
 
@@ -50,20 +48,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(
-                f"chroma server did not start: {(tmp_path / 'chroma.log').read_text()}"
-            )
-        time.sleep(0.3)
+    wait_for_http(f"{url}/api/v2/heartbeat", proc, tmp_path / "chroma.log", timeout=60)
     yield url
     proc.terminate()
     try:

@@ -11,14 +11,13 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ARTIFACTS, CORPUS, KAPBOT
+from tests.conftest import ARTIFACTS, CORPUS, KAPBOT, wait_for_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -82,20 +81,7 @@ def server(
         [KAPBOT, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    import urllib.request
-
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError((base / "serve.log").read_text())
-        time.sleep(1)
+    wait_for_http(url, proc, base / "serve.log")
     yield {"url": url, "home": home, "corpus": corpus, "base": base, "log": base / "serve.log"}
     proc.terminate()
     try:
