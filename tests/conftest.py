@@ -107,6 +107,17 @@ def wait_for_http(url: str, proc, log: Path, timeout: float = 180) -> None:  # t
         time.sleep(0.5)
 
 
+def stop_process(proc) -> None:  # type: ignore[no-untyped-def]
+    """Terminate a server the test started; kill it if it does not stop in 20 s."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture(scope="session")
 def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ignore[no-untyped-def]
     """A home folder with the bundled corpus already indexed (built once per session)."""

@@ -15,7 +15,7 @@ import pytest
 from kapbot.errors import IndexUnavailableError
 from kapbot.ingest import Indexer
 from kapbot.settings import Settings
-from tests.conftest import run_kapbot, wait_for_http
+from tests.conftest import run_kapbot, stop_process, wait_for_http
 
 pytestmark = pytest.mark.integration
 
@@ -50,11 +50,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     wait_for_http(f"{url}/api/v2/heartbeat", proc, tmp_path / "chroma.log", timeout=60)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)
     log.close()
 
 

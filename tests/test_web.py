@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ARTIFACTS, CORPUS, KAPBOT, wait_for_http
+from tests.conftest import ARTIFACTS, CORPUS, KAPBOT, stop_process, wait_for_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -83,11 +83,7 @@ def server(
     url = f"http://127.0.0.1:{port}/"
     wait_for_http(url, proc, base / "serve.log")
     yield {"url": url, "home": home, "corpus": corpus, "base": base, "log": base / "serve.log"}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)
     log.close()
     # No traceback may have been shown to anyone; the log is for us.
     assert "Traceback" not in (base / "serve.log").read_text()
