@@ -13,11 +13,13 @@ from kapbot.chunking import (
     body_of,
     chunk_document,
     chunk_id,
+    question_documents,
     sentence_documents,
     split_sections,
     split_sentences,
 )
 from kapbot.loaders import load_file
+from kapbot.records import FaqQuestion
 from tests.conftest import CORPUS
 
 CORPUS_FILES = sorted(CORPUS.glob("*.md"))
@@ -542,3 +544,68 @@ def test_a_one_sentence_chunk_gets_its_sentence_as_a_record() -> None:
 def test_sentence_records_need_the_chunk_id() -> None:
     with pytest.raises(ValueError, match="needs its id"):
         sentence_documents(Document(page_content="Text.", metadata={"source": "a.md"}))
+
+
+def _chunks(text: str) -> list[Document]:
+    return chunk_document(_doc(text), max_chars=200, min_chars=50)
+
+
+def test_a_question_points_at_the_chunk_that_contains_its_quote() -> None:
+    chunks = _chunks(
+        "## Referral\n\nNo referral is required. Call **our office** to book.\n\n"
+        "## Payment\n\nVisits are paid at the time of service by card or cash."
+    )
+    faqs = [
+        FaqQuestion("do i need a doctor's note first", "no referral is  required."),
+        FaqQuestion("how do i book", "Call our office to book."),
+        FaqQuestion("can i pay cash", "by card or cash"),
+    ]
+
+    records, unmatched = question_documents(chunks, faqs)
+
+    assert unmatched == []
+    parents = {r.page_content: r.metadata["parent"] for r in records}
+    assert parents["do i need a doctor's note first"] == chunks[0].id
+    assert parents["how do i book"] == chunks[0].id  # emphasis marks and case ignored
+    assert parents["can i pay cash"] == chunks[1].id
+    assert all(r.metadata["kind"] == "question" for r in records)
+    assert all(r.metadata["source"] == "test.md" for r in records)
+
+
+def test_a_question_whose_quote_is_nowhere_is_returned_unmatched() -> None:
+    chunks = _chunks("## Cost\n\nIt varies by plan.")
+    missing = FaqQuestion("is it free", "Treatment is free of charge.")
+
+    records, unmatched = question_documents(chunks, [missing])
+
+    assert records == [] and unmatched == [missing]
+
+
+def test_a_quote_found_in_two_chunks_gives_each_a_record() -> None:
+    chunks = _chunks("## A\n\nAsk your provider.\n\n## B\n\nAsk your provider.")
+
+    records, _ = question_documents(chunks, [FaqQuestion("who decides", "Ask your provider.")])
+
+    assert sorted(r.metadata["parent"] for r in records) == sorted(c.id for c in chunks)
+    assert len({r.id for r in records}) == 2
+
+
+def test_chunks_do_not_inherit_the_documents_questions() -> None:
+    doc = _doc("## Cost\n\nIt varies.")
+    doc.metadata["questions"] = (FaqQuestion("how much", "It varies."),)
+
+    [chunk] = chunk_document(doc, max_chars=700, min_chars=160)
+
+    assert "questions" not in chunk.metadata
+    assert chunk.id == chunk_document(_doc("## Cost\n\nIt varies."))[0].id
+
+
+def test_every_bundled_question_quotes_its_document() -> None:
+    for path in sorted(CORPUS.glob("*.md")):
+        doc = load_file(path, source=path.name)
+        questions = doc.metadata.get("questions", ())
+        _, unmatched = question_documents(
+            chunk_document(doc, max_chars=1200, min_chars=250), questions
+        )
+        assert questions, f"{path.name} has no curated questions"
+        assert unmatched == [], f"{path.name}: {unmatched[:3]}"

@@ -61,7 +61,8 @@ def test_edited_sentence_replaces_only_that_documents_chunks(
     before = ids_by_source(built_indexer)
     path = settings.corpus_dir / COST_DOC
     text = path.read_text(encoding="utf-8")
-    start = text.index(OLD_SENTENCE)
+    body = text.index("\n---", 3)  # the sentence is quoted in the front matter's questions too
+    start = text.index(OLD_SENTENCE, body)
     end = text.index(".", text.index("several thousand dollars", start)) + 1
     path.write_text(text[:start] + NEW_SENTENCE + text[end:], encoding="utf-8")
 
@@ -194,3 +195,59 @@ def test_promise_language_is_flagged_at_ingest_and_in_sources(
     rows = {r.source: r for r in built_indexer.sources()}
     assert rows["corpus/ad.md"].warnings == ("KAP will cure your depression in one visit.",)
     assert all(not r.warnings for s, r in rows.items() if s != "corpus/ad.md")
+
+
+PARKING_DOC = """---
+title: Visiting us
+questions:
+  - question: "where do i leave my car"
+    quote: "Free spaces are behind the building"
+  - question: "can i come by bus"
+    quote: "The number 7 stops at the door."
+  - question: "is there valet"
+    quote: "Valet service is available on weekends."
+---
+
+## Parking
+
+Free spaces are behind the building, next to the pharmacy.
+
+## Public transport
+
+The number 7 stops at the door.
+"""
+
+
+def test_curated_questions_point_at_their_passage_and_follow_edits(
+    built_indexer: Indexer, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from kapbot.keyword import KeywordIndex
+    from kapbot.retrieval import HybridRetriever
+
+    path = settings.corpus_dir / "visiting.md"
+    path.write_text(PARKING_DOC, encoding="utf-8")
+
+    report = built_indexer.ingest()
+
+    assert report.added == ["corpus/visiting.md"]
+    [warning] = [w for w in report.warnings if "visiting.md" in w]
+    assert "is there valet" in warning and "is not in the document" in warning
+    store = built_indexer.store
+    questions = store.ids_for_source("corpus/visiting.md", kind="question")
+    assert len(questions) == 2
+    parking = next(d for d in store.iter_chunks() if d.metadata.get("section") == "Parking")
+    keyword = KeywordIndex.build(list(store.iter_chunks()))
+    retriever = HybridRetriever(store=store, keyword=keyword, settings=settings)
+    assert retriever.search("where do i leave my car")[0].id == parking.id
+
+    chunk_ids = set(store.ids_for_source("corpus/visiting.md", kind="chunk"))
+    assert built_indexer.ingest().skipped.count("corpus/visiting.md") == 1
+    path.write_text(PARKING_DOC.replace("can i come by bus", "which bus goes there"), "utf-8")
+    again = built_indexer.ingest()
+    assert again.updated == ["corpus/visiting.md"]
+    assert set(store.ids_for_source("corpus/visiting.md", kind="chunk")) == chunk_ids
+    texts = {
+        d.page_content
+        for d in store.get(store.ids_for_source("corpus/visiting.md", kind="question"))
+    }
+    assert texts == {"where do i leave my car", "which bus goes there"}

@@ -11,6 +11,7 @@ from langchain_core.documents import Document
 
 from kapbot.errors import LoadError
 from kapbot.loaders import load_file
+from kapbot.records import FaqQuestion
 from tests.conftest import CORPUS
 
 CORPUS_FILES = sorted(CORPUS.glob("*.md"))
@@ -488,3 +489,47 @@ def test_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "folder.md").mkdir()
 
     assert "is a folder" in _load_error(tmp_path / "folder.md")
+
+
+# --- Curated questions in front matter ------------------------------------------------
+
+
+def test_front_matter_questions_become_typed_records(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "faq.md",
+        '---\ntitle: FAQ\nquestions:\n  - question: "do i need a   referral"\n'
+        '    quote: "No referral is required."\n---\n\n## Referral\n\nNo referral is required.\n',
+    )
+
+    doc = _load(path)
+
+    assert doc.metadata["questions"] == (
+        FaqQuestion("do i need a referral", "No referral is required."),
+    )
+    assert "questions" not in doc.page_content
+
+
+@pytest.mark.parametrize(
+    ("questions", "message"),
+    [
+        ("questions: do i need a referral", "must be a list"),
+        ("questions:\n  - do i need a referral", "entry 1 must have exactly the keys"),
+        ('questions:\n  - question: "a"\n    answer: "b"', "entry 1 must have exactly the keys"),
+        ('questions:\n  - question: "a"\n    quote: 3', "entry 1: question and quote must be text"),
+        ('questions:\n  - question: " "\n    quote: "b"', "entry 1: question or quote is empty"),
+    ],
+)
+def test_malformed_questions_are_refused_with_the_reason(
+    tmp_path: Path, questions: str, message: str
+) -> None:
+    path = _write(tmp_path, "faq.md", f"---\ntitle: FAQ\n{questions}\n---\n\nBody text.\n")
+
+    assert message in _load_error(path)
+
+
+def test_bundled_documents_carry_curated_questions() -> None:
+    for path in sorted(CORPUS.glob("*.md")):
+        questions = load_file(path, source=path.name).metadata["questions"]
+        assert len(questions) >= 30, path.name
+        assert all(isinstance(q, FaqQuestion) for q in questions)

@@ -22,10 +22,12 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from langchain_core.documents import Document
+
+from kapbot.records import FaqQuestion
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+·•]|\d+[.)])\s+")
@@ -33,6 +35,7 @@ _TABLE_ROW = re.compile(r"^\s*\|")
 _ITEM_MARK = re.compile(r"^\s*(?:[-*+·•]|\d+[.)])\s+")
 CHUNK = "chunk"
 SENTENCE = "sentence"
+QUESTION = "question"
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = frozenset(
     [
@@ -231,7 +234,8 @@ def chunk_document(doc: Document, *, max_chars: int = 700, min_chars: int = 160)
 
     Returns:
         Chunks in document order; each has ``id`` and metadata ``section`` and
-        ``section_path`` plus the document's metadata. (No position is stored: it would
+        ``section_path`` plus the document's metadata (but not its ``questions``: see
+        :func:`question_documents`). (No position is stored: it would
         change the ids of every later chunk when one sentence is inserted.)
     """
     return list(_iter_chunks(doc, max_chars, min_chars))
@@ -249,7 +253,7 @@ def _iter_chunks(doc: Document, max_chars: int, min_chars: int) -> Iterator[Docu
         for group in groups:
             text = header + _render(group)
             metadata = {
-                **doc.metadata,
+                **{k: v for k, v in doc.metadata.items() if k != "questions"},
                 "kind": CHUNK,
                 "section": section.heading,
                 "section_path": " > ".join(section.path),
@@ -290,6 +294,48 @@ def sentence_documents(chunk: Document) -> list[Document]:
     for text in dict.fromkeys(texts):
         out.append(Document(id=chunk_id(text, meta), page_content=text, metadata=dict(meta)))
     return out
+
+
+def _plain(text: str) -> str:
+    """Text compared for quoting: emphasis marks dropped, whitespace folded, lower case."""
+    return " ".join(text.replace("**", "").replace("__", "").split()).lower()
+
+
+def question_documents(
+    chunks: Sequence[Document], questions: Sequence[FaqQuestion]
+) -> tuple[list[Document], list[FaqQuestion]]:
+    """Records for the questions a document answers, each pointing at the chunk it quotes.
+
+    A patient's question is far nearer to another question than to the statement that
+    answers it, so a curated question ("is it covered by insurance?") finds its passage
+    when the patient's words share nothing with the passage's. A question is attached to
+    every chunk that contains its quote (compared without emphasis marks, case or
+    spacing), so it follows its passage through any re-chunking.
+
+    Returns:
+        The question records, and the questions whose quote no chunk contains.
+    """
+    texts = [(chunk, _plain(chunk.page_content)) for chunk in chunks]
+    out: list[Document] = []
+    unmatched: list[FaqQuestion] = []
+    for faq in questions:
+        quote = _plain(faq.quote)
+        parents = [chunk for chunk, text in texts if quote and quote in text]
+        if not parents:
+            unmatched.append(faq)
+        for chunk in parents:
+            if not chunk.id:
+                raise ValueError("a chunk needs its id before questions can point at it")
+            meta = {
+                "kind": QUESTION,
+                "parent": chunk.id,
+                "source": chunk.metadata.get("source", ""),
+            }
+            out.append(
+                Document(id=chunk_id(faq.question, meta), page_content=faq.question, metadata=meta)
+            )
+    unique = {d.id: d for d in out}
+    return list(unique.values()), unmatched
 
 
 def is_list_item(unit: Unit) -> bool:

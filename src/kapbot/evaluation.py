@@ -433,7 +433,10 @@ class EvalRun:
 
 
 def corpus_documents(corpus_dir: Path) -> list[Document]:
-    """The corpus as whole documents (what the plain recipe splits itself)."""
+    """The corpus as whole documents (what the plain recipe splits itself).
+
+    The plain recipe indexes only the text: curated questions are kapbot's own records.
+    """
     from kapbot.corpus import discover, source_id
     from kapbot.errors import LoadError
     from kapbot.loaders import load_file
@@ -441,9 +444,11 @@ def corpus_documents(corpus_dir: Path) -> list[Document]:
     docs = []
     for path in discover([corpus_dir]).files:
         try:
-            docs.append(load_file(path, source=source_id(path, corpus_dir)))
+            doc = load_file(path, source=source_id(path, corpus_dir))
         except LoadError:
             continue
+        doc.metadata.pop("questions", None)
+        docs.append(doc)
     return docs
 
 

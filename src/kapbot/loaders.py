@@ -4,6 +4,16 @@ The document's ``page_content`` is Markdown-like text (``#`` headings, ``-`` lis
 blank lines between blocks) so one chunker serves every format. Metadata carries the
 front matter (title, publisher, url, added) and ``source``, the document's path id.
 
+A Markdown document's front matter may also list the questions patients ask that it
+answers, each with the verbatim quote that answers it::
+
+    questions:
+      - question: "do i need a referral"
+        quote: "No referral is required."
+
+They come back in ``metadata["questions"]`` as a tuple of :class:`FaqQuestion`; chunks do
+not inherit them (see :func:`kapbot.chunking.question_documents`).
+
 Every failure is a :class:`~kapbot.errors.LoadError` whose message names the reason;
 callers add the file name.
 """
@@ -21,6 +31,7 @@ import yaml
 from langchain_core.documents import Document
 
 from kapbot.errors import LoadError
+from kapbot.records import FaqQuestion
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:(.*?)\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -67,7 +78,32 @@ def load_file(path: Path, *, source: str, max_bytes: int = 20_000_000) -> Docume
         value = meta.get(key)
         if value not in (None, ""):
             metadata[key] = _scalar(value)
+    questions = _questions(meta.get("questions"))
+    if questions:
+        metadata["questions"] = questions
     return Document(page_content=body, metadata=metadata)
+
+
+def _questions(value: object) -> tuple[FaqQuestion, ...]:
+    """The front matter's ``questions``: a list of {question, quote} mappings."""
+    if value in (None, "", []):
+        return ()
+    if not isinstance(value, list):
+        raise LoadError("front matter 'questions' must be a list of {question, quote} entries")
+    out: list[FaqQuestion] = []
+    for n, item in enumerate(value, start=1):
+        if not isinstance(item, dict) or set(item) != {"question", "quote"}:
+            raise LoadError(
+                f"front matter 'questions' entry {n} must have exactly the keys "
+                "'question' and 'quote'"
+            )
+        question, quote = item["question"], item["quote"]
+        if not isinstance(question, str) or not isinstance(quote, str):
+            raise LoadError(f"front matter 'questions' entry {n}: question and quote must be text")
+        if not question.strip() or not quote.strip():
+            raise LoadError(f"front matter 'questions' entry {n}: question or quote is empty")
+        out.append(FaqQuestion(" ".join(question.split()), " ".join(quote.split())))
+    return tuple(out)
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:

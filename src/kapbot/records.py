@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class FaqQuestion:
+    """A question patients ask, and the verbatim quote of the document that answers it."""
+
+    question: str
+    quote: str
+
+
+@dataclass(frozen=True)
 class FileError:
     """A file that could not be ingested, and why."""
 

@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from kapbot.chunking import SENTENCE
+from kapbot.chunking import QUESTION, SENTENCE
 from kapbot.keyword import KeywordIndex
 from kapbot.records import Passage
 from kapbot.settings import Settings
@@ -73,8 +73,8 @@ class HybridRetriever(BaseRetriever):
 
         ``vector`` is the query's embedding when the caller already has it.
 
-        Three rankings are fused: passages by their own vector, passages by their best
-        sentence's vector, and BM25. Each passage carries its fused score and its cosine
+        Four rankings are fused: passages by their own vector, by their best sentence's
+        vector, by their best curated question's vector (near-paraphrases only), and BM25. Each passage carries its fused score and its cosine
         similarity to the query: that of its best sentence or its whole text, whichever
         is higher (0 when only BM25 found it; the best similarity of any passage in the
         collection is always among the vector hits).
@@ -85,23 +85,47 @@ class HybridRetriever(BaseRetriever):
             vector = self.store.embed_query(query)
         dense = self.store.search_by_vector(vector, s.dense_candidates)
         sentences = self.store.search_by_vector(vector, s.sentence_candidates, kind=SENTENCE)
+        questions = [
+            hit
+            for hit in self.store.search_by_vector(vector, s.question_candidates, kind=QUESTION)
+            if hit[1] >= s.question_min_similarity
+        ]
         sparse = self.keyword.search(query, s.keyword_candidates)
         docs = self.keyword.by_id | {d.id or "": d for d, _ in dense}
         # A passage is as similar as its best sentence (or its whole text, if higher).
         similarity = {d.id or "": sim for d, sim in dense}
-        by_sentence: list[str] = []
-        for sentence, sim in sentences:
-            parent = str(sentence.metadata.get("parent", ""))
-            if parent in docs and parent not in by_sentence:
-                by_sentence.append(parent)
-            similarity[parent] = max(similarity.get(parent, 0.0), sim)
+        by_sentence = self._parents(sentences, docs, similarity)
+        # A question's similarity is to another question, not to the passage: abstention
+        # judges the passage's own text and sentences only.
+        by_question = self._parents(questions, docs, None)
         fused = reciprocal_rank_fusion(
-            [[d.id or "" for d, _ in dense], by_sentence, [d.id or "" for d, _ in sparse]],
-            [s.dense_weight, s.sentence_weight, s.keyword_weight],
+            [
+                [d.id or "" for d, _ in dense],
+                by_sentence,
+                by_question,
+                [d.id or "" for d, _ in sparse],
+            ],
+            [s.dense_weight, s.sentence_weight, s.question_weight, s.keyword_weight],
             k=s.rrf_k,
         )
         top = [(cid, score) for cid, score in fused if cid in docs][:k]
         return [to_passage(docs[cid], score, similarity.get(cid, 0.0)) for cid, score in top]
+
+    @staticmethod
+    def _parents(
+        hits: Sequence[tuple[Document, float]],
+        docs: dict[str, Document],
+        similarity: dict[str, float] | None,
+    ) -> list[str]:
+        """Passages in the order their best record (sentence or question) ranks."""
+        ranked: list[str] = []
+        for record, sim in hits:
+            parent = str(record.metadata.get("parent", ""))
+            if parent in docs and parent not in ranked:
+                ranked.append(parent)
+            if similarity is not None:
+                similarity[parent] = max(similarity.get(parent, 0.0), sim)
+        return ranked
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any

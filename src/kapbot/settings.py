@@ -50,10 +50,16 @@ class Settings:
         keyword_candidates: Passages taken from BM25 before fusion.
         sentence_candidates: Sentences taken from the vector search (each votes for
             its passage) before fusion.
+        question_candidates: Curated patient questions (from documents' front matter)
+            taken from the vector search (each votes for the passage it quotes).
         rrf_k: Reciprocal-rank-fusion constant: larger flattens the rank weights.
         dense_weight: Weight of the vector ranking in the fusion.
         keyword_weight: Weight of the BM25 ranking in the fusion.
         sentence_weight: Weight of the best-sentence ranking in the fusion.
+        question_weight: Weight of the best-matching-question ranking in the fusion.
+        question_min_similarity: A curated question votes for its passage only when it is
+            at least this similar to the patient's question (a near-paraphrase), so that
+            documents without curated questions are not outvoted on loose matches.
         top_k: Passages returned to the composer (and in ``Reply.passages``).
         abstain_below: Cosine similarity the best passage must reach, else kapbot
             says the materials do not cover the question (calibrated on ``evals/``).
@@ -84,10 +90,13 @@ class Settings:
     dense_candidates: int = 20
     keyword_candidates: int = 20
     sentence_candidates: int = 40
+    question_candidates: int = 40
     rrf_k: float = 60.0
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     sentence_weight: float = 1.0
+    question_weight: float = 1.0
+    question_min_similarity: float = 0.7
     top_k: int = 5
     abstain_below: float = 0.30
     max_message_chars: int = 2000
@@ -196,10 +205,13 @@ _TYPES: dict[str, type] = {
     "dense_candidates": int,
     "keyword_candidates": int,
     "sentence_candidates": int,
+    "question_candidates": int,
     "rrf_k": float,
     "dense_weight": float,
     "keyword_weight": float,
     "sentence_weight": float,
+    "question_weight": float,
+    "question_min_similarity": float,
     "top_k": int,
     "abstain_below": float,
     "max_message_chars": int,
@@ -219,6 +231,7 @@ def _convert(name: str, raw: str) -> Any:
     try:
         if kind is Path:
             return Path(raw).expanduser().resolve()
+
         return kind(raw)
     except ValueError as exc:
         raise ValueError(f"KAPBOT_{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
