@@ -2,12 +2,13 @@
 #   make run   - install into .venv, bring the index up to date with corpus/, and serve
 #                the web chat at http://127.0.0.1:7860/
 #   make test  - install into .venv (plus test tools), run lint, types and the whole suite
+#   make bench - the scale benchmark (benchmarks/scale.py; results in .kapbot-bench/)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean chromium
+.PHONY: install run test lint clean chromium bench
 
 install: $(STAMP)
 
@@ -37,6 +38,11 @@ chromium:
 
 test: install lint chromium
 	$(BIN)/python -m pytest
+
+# Latency, throughput, memory and quality as the corpus grows, beside the plain LangChain
+# recipe. Long: pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS=--quick
+bench: install
+	$(BIN)/python benchmarks/scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .kapbot .pytest_cache .mypy_cache .ruff_cache
