@@ -251,3 +251,31 @@ def test_curated_questions_point_at_their_passage_and_follow_edits(
         for d in store.get(store.ids_for_source("corpus/visiting.md", kind="question"))
     }
     assert texts == {"where do i leave my car", "which bus goes there"}
+
+
+def test_ingest_embeds_each_new_text_once_in_windows(settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """The real model sees whole windows (sorted by length inside it), never a text twice."""
+    import dataclasses
+
+    calls: list[int] = []
+    texts: list[str] = []
+
+    class Recorder:
+        def embed_documents(self, batch: list[str]) -> list[list[float]]:
+            calls.append(len(batch))
+            texts.extend(batch)
+            return embeddings.embed_documents(batch)  # type: ignore[no-any-return]
+
+        def embed_query(self, text: str) -> list[float]:
+            return embeddings.embed_query(text)  # type: ignore[no-any-return]
+
+    windowed = dataclasses.replace(settings, embed_window=700)
+    indexer = Indexer.open(windowed, embeddings=Recorder())  # type: ignore[arg-type]
+    report = indexer.ingest()
+    assert report.ok, report.errors
+    assert len(texts) == len(set(texts))  # no text embedded twice
+    stored = indexer.store.get(indexer.store.ids(kind=None))
+    assert set(texts) == {d.page_content for d in stored}  # and every record's text once
+    assert max(calls) <= 700 and len(calls) == -(-len(texts) // 700)
+    hits = indexer.store.similarity_search("Ketamine treatments can run as low as $89 per session")
+    assert OLD_SENTENCE in hits[0][0].page_content

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,16 +71,29 @@ class SilentProgress:
 
 
 class _CountingEmbeddings(Embeddings):
-    """Passes through to the model and reports how many texts were embedded.
+    """Passes through to the model, embeds planned texts a window at a time, and reports
+    how many texts were embedded.
 
     The model is loaded on first use, so runs that embed nothing (an unchanged corpus,
     ``kapbot sources``, ``kapbot remove``) never pay for loading it.
+
+    ``index()`` asks for vectors one write batch at a time, in the order of its
+    documents; a batch mixes long chunks with their short sentences, and the model pads
+    every text of a batch to the longest. Given the texts ``index()`` is about to ask
+    for (:meth:`plan`), each model call takes the next ``window`` of them instead, which
+    the model sorts by length, so batches pad little; the vectors wait in memory until
+    asked for. (Embedding the next window in a background thread while the caller writes
+    was measured slower: the model already keeps both cores busy.)
     """
 
-    def __init__(self, load: Callable[[], Embeddings], progress: Progress) -> None:
+    def __init__(self, load: Callable[[], Embeddings], progress: Progress, window: int) -> None:
         self._load = load
         self._inner: Embeddings | None = None
         self.progress = progress
+        self.window = window
+        self._pending: deque[str] = deque()
+        self._uses: Counter[str] = Counter()
+        self._ready: dict[str, list[float]] = {}
 
     @property
     def inner(self) -> Embeddings:
@@ -87,8 +101,33 @@ class _CountingEmbeddings(Embeddings):
             self._inner = self._load()
         return self._inner
 
+    def plan(self, texts: Sequence[str]) -> None:
+        """The texts about to be asked for, in order (replaces any earlier plan)."""
+        self._uses = Counter(texts)
+        self._pending = deque(self._uses)
+        self._ready = {}
+
+    def _next_window(self, first: Sequence[str] = ()) -> list[str]:
+        batch = dict.fromkeys(first)
+        while self._pending and len(batch) < self.window:
+            text = self._pending.popleft()
+            if text not in self._ready:
+                batch[text] = None
+        return list(batch)
+
+    def _embed(self, texts: list[str]) -> dict[str, list[float]]:
+        return dict(zip(texts, self.inner.embed_documents(texts), strict=True))
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        vectors = self.inner.embed_documents(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self._ready]
+        if missing:
+            self._ready.update(self._embed(self._next_window(missing)))
+        vectors = [self._ready[t] for t in texts]
+        for text in texts:
+            self._uses[text] -= 1
+            if self._uses[text] <= 0:
+                self._ready.pop(text, None)
+                del self._uses[text]
         self.progress.advance(len(texts))
         return vectors
 
@@ -112,10 +151,12 @@ class Indexer:
         store: ChunkStore,
         records: RecordManager,
         progress: Progress | None = None,
+        embedder: _CountingEmbeddings | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.records = records
+        self.embedder = embedder
         self.catalog = Catalog(settings)
         self.progress: Progress = progress or SilentProgress()
 
@@ -133,8 +174,9 @@ class Indexer:
         def model() -> Embeddings:
             return embeddings or load_embeddings(settings.embed_batch_size)
 
-        store = ChunkStore.open(settings, _CountingEmbeddings(model, progress))
-        return cls(settings, store, open_record_manager(settings), progress)
+        embedder = _CountingEmbeddings(model, progress, settings.embed_window)
+        store = ChunkStore.open(settings, embedder)
+        return cls(settings, store, open_record_manager(settings), progress, embedder)
 
     def __enter__(self) -> Indexer:
         return self
@@ -237,6 +279,10 @@ class Indexer:
                 records += doc_records
             known = self.records.exists([r.id or "" for r in records]) if records else []
             self.progress.start(sum(not k for k in known), "Embedding")
+            if self.embedder is not None:
+                self.embedder.plan(
+                    [r.page_content for r, k in zip(records, known, strict=True) if not k]
+                )
             try:
                 index(
                     records,
@@ -249,6 +295,8 @@ class Indexer:
                 )
             finally:
                 self.progress.close()
+                if self.embedder is not None:
+                    self.embedder.plan([])
             if prune:
                 seen = {source for source, _ in loaded} | {
                     source_id(Path(e.path), self.settings.corpus_dir) for e in report.errors

@@ -44,6 +44,8 @@ class Settings:
         chunk_min_chars: Chunks shorter than this are merged with a neighbour in the section.
         embed_batch_size: Texts per call to the embedding model.
         index_batch_size: Chunks per write batch of the indexing API.
+        embed_window: Texts embedded together ahead of the write batches; the model sorts
+            them by length, so its batches pad little (more memory, faster ingest).
         lock_timeout: Seconds a second ingest waits for the first before giving up.
         max_file_bytes: Larger files are refused by the loaders.
         dense_candidates: Passages taken from the vector search before fusion.
@@ -85,6 +87,7 @@ class Settings:
     chunk_min_chars: int = 250
     embed_batch_size: int = 64
     index_batch_size: int = 256
+    embed_window: int = 4096
     lock_timeout: float = 600.0
     max_file_bytes: int = 20_000_000
     dense_candidates: int = 20
@@ -118,6 +121,7 @@ class Settings:
         for name in (
             "embed_batch_size",
             "index_batch_size",
+            "embed_window",
             "max_file_bytes",
             "top_k",
             "dense_candidates",
@@ -200,6 +204,7 @@ _TYPES: dict[str, type] = {
     "chunk_min_chars": int,
     "embed_batch_size": int,
     "index_batch_size": int,
+    "embed_window": int,
     "lock_timeout": float,
     "max_file_bytes": int,
     "dense_candidates": int,
