@@ -21,8 +21,9 @@ One command measures, each figure beside the plain recipe (RecursiveCharacterTex
    and a plain recipe script (load the model, open the Chroma folder, one search), with
    the peak RSS of each.
 
-The growth builds embed through a cache kept between runs (``CacheBackedEmbeddings`` on a
-``LocalFileStore`` under ``.kapbot-bench/cache``), so unchanged filler is never embedded
+The growth builds embed through a cache kept between runs (``CacheBackedEmbeddings`` on
+one SQLite file of float32 vectors, ``.kapbot-bench/cache/embeddings.sqlite``; see
+``embedcache.py``), so unchanged filler is never embedded
 twice; each build reports its cache hits and misses, so it is clear which ingest times
 were cached. Phase 1 never uses the cache. Queries are never cached.
 Everything is written under ``.kapbot-bench/``; the figures go to ``--json-out``.
@@ -52,6 +53,7 @@ from typing import Any
 # kapbot is imported inside the functions that use it: the plain recipe's cold-start child
 # runs this file too, and must not pay for importing kapbot.
 import filler
+from embedcache import cache_backed
 from langchain_core.embeddings import Embeddings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,16 +145,10 @@ class CachedModel:
 
 
 def cached_model(model: Any, cache_dir: Path) -> CachedModel:
-    """``model`` behind LangChain's ``CacheBackedEmbeddings`` (documents only, not queries,
-    so query latency is never flattered by the cache)."""
-    from langchain_classic.embeddings import CacheBackedEmbeddings
-    from langchain_classic.storage import LocalFileStore
-
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    """``model`` behind LangChain's ``CacheBackedEmbeddings`` on one SQLite file of float32
+    vectors (documents only, not queries, so query latency is never flattered by the cache)."""
     computed = RecordingEmbeddings(model, keep_texts=False)
-    cache = CacheBackedEmbeddings.from_bytes_store(
-        computed, LocalFileStore(cache_dir), namespace=MODEL_NAMESPACE, key_encoder="sha256"
-    )
+    cache = cache_backed(computed, cache_dir, MODEL_NAMESPACE)
     return CachedModel(requested=RecordingEmbeddings(cache, keep_texts=False), computed=computed)
 
 
