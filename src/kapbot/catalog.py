@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from langchain_core.indexing import RecordManager
+from sqlalchemy.exc import OperationalError
 
 from kapbot.settings import Settings
 
@@ -50,7 +51,14 @@ def open_record_manager(settings: Settings) -> RecordManager:
         db_url=f"sqlite:///{settings.records_db}",
         engine_kwargs={"connect_args": {"timeout": 60}},
     )
-    manager.create_schema()
+    try:
+        manager.create_schema()
+    except OperationalError as exc:
+        # Two first ingests at once: both saw no table, the other process created it
+        # first. The schema is there now; checking again creates nothing.
+        if "already exists" not in str(exc):
+            raise
+        manager.create_schema()
     return manager
 
 
