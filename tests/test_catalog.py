@@ -43,3 +43,21 @@ def test_other_database_errors_are_not_hidden(
     monkeypatch.setattr(SQLRecordManager, "create_schema", create_schema)
     with pytest.raises(OperationalError, match="disk I/O error"):
         open_record_manager(Settings.from_env({"KAPBOT_HOME": str(tmp_path)}))
+
+
+def test_record_queries_larger_than_sqlites_variable_limit(tmp_path: Path) -> None:
+    """A 100k-chunk corpus has about a million records; SQLite takes 250,000 per statement."""
+    from kapbot.ingest import delete_keys, known_keys
+
+    manager = open_record_manager(Settings.from_env({"KAPBOT_HOME": str(tmp_path)}))
+    manager.update(["chunk-7", "chunk-299999"], group_ids=["a.md", "a.md"])
+    keys = [f"chunk-{i}" for i in range(300_000)]
+    with pytest.raises(OperationalError, match="too many SQL variables"):
+        manager.exists(keys)  # what one unbatched query does
+    found = known_keys(manager, keys)
+    assert len(found) == 300_000 and [keys[i] for i, f in enumerate(found) if f] == [
+        "chunk-7",
+        "chunk-299999",
+    ]
+    delete_keys(manager, keys)
+    assert manager.list_keys() == []

@@ -135,6 +135,24 @@ class _CountingEmbeddings(Embeddings):
         return self.inner.embed_query(text)
 
 
+_SQL_BATCH = 10_000  # keys per record-manager query: SQLite caps one statement's variables
+
+
+def known_keys(records: RecordManager, keys: Sequence[str]) -> list[bool]:
+    """``records.exists(keys)``, asked in batches (a large corpus has a million records)."""
+    return [
+        found
+        for start in range(0, len(keys), _SQL_BATCH)
+        for found in records.exists(keys[start : start + _SQL_BATCH])
+    ]
+
+
+def delete_keys(records: RecordManager, keys: Sequence[str]) -> None:
+    """``records.delete_keys(keys)``, in batches."""
+    for start in range(0, len(keys), _SQL_BATCH):
+        records.delete_keys(list(keys[start : start + _SQL_BATCH]))
+
+
 def _chunk_key(doc: Document) -> str:
     # The chunker already gave each chunk its content hash; index() must use that id.
     if not doc.id:
@@ -277,7 +295,7 @@ class Indexer:
                 else:
                     report.updated.append(source)
                 records += doc_records
-            known = self.records.exists([r.id or "" for r in records]) if records else []
+            known = known_keys(self.records, [r.id or "" for r in records])
             self.progress.start(sum(not k for k in known), "Embedding")
             if self.embedder is not None:
                 self.embedder.plan(
@@ -350,7 +368,7 @@ class Indexer:
             chunks = self.store.ids_for_source(source, kind=CHUNK)
             ids = sorted(set(keys) | set(self.store.ids_for_source(source)))
             self.store.delete(ids)
-            self.records.delete_keys(keys)
+            delete_keys(self.records, keys)
             report.chunks_deleted += len(chunks)
             report.deleted.append(source)
         self.catalog.forget(sources)
@@ -363,7 +381,7 @@ class Indexer:
         missing = set(self.records.list_keys()) - set(self.store.ids(kind=None))
         if missing:
             log.warning("%d indexed chunks were missing from the store; re-adding", len(missing))
-            self.records.delete_keys(sorted(missing))
+            delete_keys(self.records, sorted(missing))
 
     def _delete_vectors_without_records(self) -> None:
         """Vectors no record knows of (left by an interrupted run) are deleted."""
