@@ -10,7 +10,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import ChainMap
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -91,7 +92,8 @@ class HybridRetriever(BaseRetriever):
             if hit[1] >= s.question_min_similarity
         ]
         sparse = self.keyword.search(query, s.keyword_candidates)
-        docs = self.keyword.by_id | {d.id or "": d for d, _ in dense}
+        # A view, not a copy: the keyword index holds every chunk (100k at scale).
+        docs = ChainMap({d.id or "": d for d, _ in dense}, self.keyword.by_id)
         # A passage is as similar as its best sentence (or its whole text, if higher).
         similarity = {d.id or "": sim for d, sim in dense}
         by_sentence = self._parents(sentences, docs, similarity)
@@ -114,7 +116,7 @@ class HybridRetriever(BaseRetriever):
     @staticmethod
     def _parents(
         hits: Sequence[tuple[Document, float]],
-        docs: dict[str, Document],
+        docs: Mapping[str, Document],
         similarity: dict[str, float] | None,
     ) -> list[str]:
         """Passages in the order their best record (sentence or question) ranks."""
