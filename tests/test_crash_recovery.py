@@ -94,8 +94,8 @@ def test_killed_ingest_is_completed_by_the_next_run(
     texts = [(d.metadata["source"], d.page_content) for d in indexer.store.iter_chunks()]
     assert len(texts) == len(set(texts)), "the same passage is stored twice"
     assert set(indexer.records.list_keys()) == set(indexer.store.ids(kind=None)) == expected_records
-    sentences = indexer.store.vectorstore.get(where={"kind": "sentence"}, include=["metadatas"])
-    parents = {m["parent"] for m in sentences["metadatas"]}
+    sentences = indexer.store.get(indexer.store.ids(kind="sentence"))
+    parents = {d.metadata["parent"] for d in sentences}
     assert parents == expected, "every chunk has its sentences and no sentence is orphaned"
     keyword = KeywordIndex.load(settings.keyword_dir)
     assert keyword is not None

@@ -279,3 +279,26 @@ def test_ingest_embeds_each_new_text_once_in_windows(settings, embeddings) -> No
     assert max(calls) <= 700 and len(calls) == -(-len(texts) // 700)
     hits = indexer.store.similarity_search("Ketamine treatments can run as low as $89 per session")
     assert OLD_SENTENCE in hits[0][0].page_content
+
+
+def test_an_index_of_the_older_one_collection_layout_is_rebuilt(
+    built_indexer: Indexer, settings, embeddings, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """Sentences kept beside the passages (before one collection per kind) are moved."""
+    from kapbot.ingest import ensure_index
+
+    store = built_indexer.store
+    sentence_ids = sorted(store.ids(kind="sentence"))
+    old = store.get(sentence_ids[:40])
+    store.delete(sentence_ids)
+    store.vectorstore.stores["chunk"].add_documents(old, ids=[d.id or "" for d in old])
+    assert len(store.ids(kind="chunk")) == len(expected_ids(settings.corpus_dir, settings)) + 40
+
+    reopened = Indexer.open(settings, embeddings=embeddings)
+    assert "older layout" in caplog.text
+    assert {d.metadata["kind"] for d in reopened.store.iter_chunks()} == {"chunk"}
+    report = ensure_index(settings)
+    assert report is not None and report.ok, report
+    assert sorted(reopened.store.ids(kind="sentence")) == sentence_ids
+    hits = reopened.store.search_by_vector(reopened.store.embed_query(OLD_SENTENCE), 1, "sentence")
+    assert OLD_SENTENCE in hits[0][0].page_content

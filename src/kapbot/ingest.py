@@ -31,7 +31,13 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import RecordManager, index
 
 from kapbot.catalog import Catalog, open_record_manager
-from kapbot.chunking import CHUNK, chunk_document, question_documents, sentence_documents
+from kapbot.chunking import (
+    CHUNK,
+    SENTENCE,
+    chunk_document,
+    question_documents,
+    sentence_documents,
+)
 from kapbot.corpus import Discovery, discover, source_id, source_path
 from kapbot.errors import IndexBusyError, KapbotError, LoadError
 from kapbot.guardrails import promise_sentences
@@ -420,11 +426,15 @@ class Indexer:
 
 
 def ensure_index(settings: Settings, progress: Progress | None = None) -> IngestReport | None:
-    """Build the index from the corpus folder when it is empty; None when it was not."""
+    """Build the index from the corpus folder when it is empty (or has passages without
+    their sentences: an index of the older one-collection layout); None when it was not."""
     indexer = Indexer.open(settings, progress=progress)
-    if not indexer.store.is_empty():
+    if not indexer.store.is_empty() and not indexer.store.is_empty(SENTENCE):
         indexer.sync_keyword()
         return None
+    if not indexer.store.is_empty():  # rebuild the sentences of what is indexed
+        paths = [source_path(s, settings.corpus_dir) for s in indexer.store.source_stats()]
+        return indexer.ingest([p for p in paths if p.exists()])
     if not settings.corpus_dir.is_dir():
         raise KapbotError(
             f"The index is empty and the corpus folder {settings.corpus_dir} does not exist; "
