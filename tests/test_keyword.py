@@ -317,3 +317,40 @@ def test_saved_fingerprint_of_non_object_meta_is_none(
     (tmp_path / "kw" / "meta.json").write_text(meta)
 
     assert KeywordIndex.saved_fingerprint(tmp_path / "kw") is None
+
+
+PAYMENT = Document(
+    id="pay", page_content="Visits are settled at the time of service by card or check."
+)
+OTHER = Document(id="other", page_content="Sessions last two hours in a quiet room.")
+
+
+def test_curated_questions_let_a_patients_words_find_the_passage() -> None:
+    plain = KeywordIndex.build([PAYMENT, OTHER])
+    assert plain.search("can I pay cash?") == []
+    expanded = KeywordIndex.build([PAYMENT, OTHER], {"pay": ["How do I pay? Can I pay cash?"]})
+    hits = expanded.search("can I pay cash?")
+    assert [d.id for d, _ in hits] == ["pay"]
+    assert hits[0][0].page_content == PAYMENT.page_content  # the passage as written
+
+
+def test_load_in_step_rebuilds_when_only_the_questions_changed(tmp_path: Path) -> None:
+    from kapbot.keyword import load_in_step
+
+    builds: list[int] = []
+
+    def questions(text: str) -> Callable[[], dict[str, list[str]]]:
+        def read() -> dict[str, list[str]]:
+            builds.append(1)
+            return {"pay": [text]}
+
+        return read
+
+    chunks = lambda: [PAYMENT, OTHER]  # noqa: E731
+    first = load_in_step(tmp_path / "kw", ["pay", "other", "q1"], chunks, questions("pay cash"))
+    same = load_in_step(tmp_path / "kw", ["pay", "other", "q1"], chunks, questions("pay cash"))
+    assert len(builds) == 1 and same.fingerprint == first.fingerprint  # loaded, not rebuilt
+    changed = load_in_step(tmp_path / "kw", ["pay", "other", "q2"], chunks, questions("refund"))
+    assert len(builds) == 2
+    assert [d.id for d, _ in changed.search("refund")] == ["pay"]
+    assert changed.search("cash") == []

@@ -31,9 +31,9 @@ from kapbot.guardrails import (
     guard,
 )
 from kapbot.inputs import clean_message
-from kapbot.keyword import KeywordIndex, load_in_step
+from kapbot.keyword import KeywordIndex
 from kapbot.records import Citation, Passage, Reply
-from kapbot.retrieval import HybridRetriever
+from kapbot.retrieval import HybridRetriever, keyword_index
 from kapbot.settings import Settings
 from kapbot.store import ChunkStore
 
@@ -120,7 +120,7 @@ class Bot:
                 f"The index at {self.store.label} is empty. Run `kapbot ingest` to build it "
                 f"from {self.settings.corpus_dir}."
             )
-        keyword = load_in_step(self.settings.keyword_dir, ids, self.store.iter_chunks)
+        keyword = keyword_index(self.settings.keyword_dir, self.store)
         return keyword, HybridRetriever(store=self.store, keyword=keyword, settings=self.settings)
 
     def refresh(self) -> None:

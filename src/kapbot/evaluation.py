@@ -27,6 +27,8 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from kapbot.keyword import KeywordIndex
+
 CATEGORIES = (
     "answer",
     "followup",
@@ -471,8 +473,10 @@ def evaluate(
             corpus_documents(bot.settings.corpus_dir), bot.store.vectorstore.embeddings
         )
         anchor_rows["plain_langchain"] = anchor_figures(cases, plain)
+        # BM25 alone on kapbot's chunks as written (without the curated questions).
+        bm25 = KeywordIndex.build(bot.keyword.docs)
         anchor_rows["bm25_only"] = anchor_figures(
-            cases, lambda q: [d.page_content for d, _ in bot.keyword.search(q, 10)]
+            cases, lambda q: [d.page_content for d, _ in bm25.search(q, 10)]
         )
     return EvalRun(results, summarize(results), anchor_rows)
 

@@ -41,9 +41,10 @@ from kapbot.chunking import (
 from kapbot.corpus import Discovery, discover, source_id, source_path
 from kapbot.errors import IndexBusyError, KapbotError, LoadError
 from kapbot.guardrails import promise_sentences
-from kapbot.keyword import KeywordIndex, load_in_step
+from kapbot.keyword import KeywordIndex
 from kapbot.loaders import load_file
 from kapbot.records import FileError, IngestReport, SourceInfo
+from kapbot.retrieval import keyword_index
 from kapbot.settings import Settings
 from kapbot.store import ChunkStore
 
@@ -398,7 +399,7 @@ class Indexer:
 
     def sync_keyword(self) -> KeywordIndex:
         """The keyword index for the collection as it is now (rebuilt if out of step)."""
-        return load_in_step(self.settings.keyword_dir, self.store.ids(), self.store.iter_chunks)
+        return keyword_index(self.settings.keyword_dir, self.store)
 
     # -- listing --------------------------------------------------------------------
 

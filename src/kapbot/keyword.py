@@ -22,7 +22,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -73,22 +73,34 @@ def fingerprint(ids: Iterable[str]) -> str:
 class KeywordIndex:
     """BM25 over chunk texts, with the chunks kept in memory for returning hits."""
 
-    def __init__(self, docs: Sequence[Document], retriever: object | None) -> None:
+    def __init__(
+        self, docs: Sequence[Document], retriever: object | None, key: str | None = None
+    ) -> None:
         self.docs = list(docs)
         self._retriever = retriever
-        self.fingerprint = fingerprint(d.id or "" for d in self.docs)
+        # What the index was built from (default: its chunk ids), to know when it is stale.
+        self.fingerprint = key or fingerprint(d.id or "" for d in self.docs)
         self.by_id = {d.id or "": d for d in self.docs}
 
     @classmethod
-    def build(cls, docs: Iterable[Document]) -> KeywordIndex:
+    def build(
+        cls,
+        docs: Iterable[Document],
+        expansions: Mapping[str, Sequence[str]] | None = None,
+        key: str | None = None,
+    ) -> KeywordIndex:
+        """BM25 over each chunk's text plus its ``expansions`` (the curated patient questions
+        that quote it, by chunk id: "doc2query"), so a patient's own words match a passage
+        written in the clinic's words. Hits return the chunk as written."""
         bm25s = _bm25s()
+        extra = expansions or {}
         chunks = [d for d in docs if d.id]
-        tokens = [tokenize(d.page_content) for d in chunks]
+        tokens = [tokenize(" ".join((d.page_content, *extra.get(d.id or "", ())))) for d in chunks]
         if not any(tokens):
-            return cls(chunks, None)  # nothing searchable (no chunks, or only stop words)
+            return cls(chunks, None, key)  # nothing searchable (no chunks, or only stop words)
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)
-        return cls(chunks, retriever)
+        return cls(chunks, retriever, key)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -178,7 +190,7 @@ class KeywordIndex:
                 return None
         except Exception:  # any damage means "rebuild it"
             return None
-        return cls(docs, retriever)
+        return cls(docs, retriever, str(meta["fingerprint"]))
 
     @staticmethod
     def saved_fingerprint(folder: Path) -> str | None:
@@ -189,14 +201,18 @@ class KeywordIndex:
 
 
 def load_in_step(
-    folder: Path, ids: Sequence[str], chunks: Callable[[], Iterable[Document]]
+    folder: Path,
+    ids: Sequence[str],
+    chunks: Callable[[], Iterable[Document]],
+    expansions: Callable[[], Mapping[str, Sequence[str]]] | None = None,
 ) -> KeywordIndex:
-    """The saved index if it matches ``ids``; otherwise rebuilt from ``chunks()`` and saved."""
+    """The saved index if it matches ``ids`` (the chunks' and the expansions' record ids);
+    otherwise rebuilt from ``chunks()`` and ``expansions()`` and saved."""
     current = fingerprint(ids)
     if KeywordIndex.saved_fingerprint(folder) == current:
         loaded = KeywordIndex.load(folder)
         if loaded is not None and loaded.fingerprint == current:
             return loaded
-    rebuilt = KeywordIndex.build(chunks())
+    rebuilt = KeywordIndex.build(chunks(), expansions() if expansions else None, current)
     rebuilt.save(folder)
     return rebuilt

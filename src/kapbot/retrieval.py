@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -20,7 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from kapbot.chunking import QUESTION, SENTENCE
-from kapbot.keyword import KeywordIndex
+from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.records import Passage
 from kapbot.settings import Settings
 from kapbot.store import ChunkStore
@@ -56,6 +57,13 @@ def to_passage(doc: Document, score: float, similarity: float) -> Passage:
         publisher=str(meta.get("publisher", "")),
         similarity=similarity,
     )
+
+
+def keyword_index(folder: Path, store: ChunkStore) -> KeywordIndex:
+    """The keyword index in step with the store: its chunks, each with the curated
+    questions that quote it (rebuilt when either set of ids changed)."""
+    ids = store.ids() + store.ids(kind=QUESTION)
+    return load_in_step(folder, ids, store.iter_chunks, store.questions_by_chunk)
 
 
 class HybridRetriever(BaseRetriever):
