@@ -311,13 +311,14 @@ def _collections(
 ) -> _ByKind:
     from langchain_chroma import Chroma
 
+    configuration: Any = {"hnsw": hnsw or {"space": "cosine"}}
     return _ByKind(
         {
             kind: Chroma(
                 client=client,
                 collection_name=name,
                 embedding_function=embeddings,
-                collection_configuration={"hnsw": hnsw or {"space": "cosine"}},
+                collection_configuration=configuration,
             )
             for kind, name in collection_names(base).items()
         }
