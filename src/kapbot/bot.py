@@ -114,8 +114,7 @@ class Bot:
         self._lock = threading.Lock()
 
     def _open_keyword(self) -> tuple[KeywordIndex, HybridRetriever]:
-        ids = self.store.ids()
-        if not ids:
+        if self.store.is_empty():  # a count: keyword_index() lists the ids itself
             raise IndexEmptyError(
                 f"The index at {self.store.label} is empty. Run `kapbot ingest` to build it "
                 f"from {self.settings.corpus_dir}."
