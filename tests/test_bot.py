@@ -123,3 +123,14 @@ def test_empty_index_says_what_to_run(settings: Settings, embeddings) -> None:  
 def test_bot_is_a_langchain_retriever(bot: Bot) -> None:
     docs = bot.retriever.invoke("Is KAP covered by insurance?")
     assert docs and all("score" in d.metadata for d in docs)
+
+
+@pytest.mark.parametrize("fusion", ["relative_score", "rrf"])
+def test_either_fusion_ranks_the_passages_of_the_real_index(  # type: ignore[no-untyped-def]
+    built_indexer, settings: Settings, embeddings, fusion: str
+) -> None:
+    bot = Bot(settings.with_(fusion=fusion), embeddings=embeddings)
+    passages = bot.retriever.search("what does Spravato cost with insurance?", k=8)
+    assert len(passages) == 8 and len({p.id for p in passages}) == 8
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert any("Spravato" in p.text for p in passages[:3])

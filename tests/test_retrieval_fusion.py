@@ -1,4 +1,4 @@
-"""Unit tests for kapbot.retrieval.reciprocal_rank_fusion (pure function)."""
+"""Unit tests for the fusion functions of kapbot.retrieval (pure functions)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from kapbot.retrieval import reciprocal_rank_fusion
+from kapbot.retrieval import reciprocal_rank_fusion, relative_score_fusion
 
 
 def ids(fused: list[tuple[str, float]]) -> list[str]:
@@ -131,3 +131,49 @@ def test_empty_rankings_give_empty_list(
 def test_every_item_appears_once() -> None:
     fused = reciprocal_rank_fusion([["a", "b", "c"], ["c", "d"], ["e"]], weights=(1, 1, 1))
     assert sorted(ids(fused)) == ["a", "b", "c", "d", "e"]
+
+
+# --- relative score fusion ---------------------------------------------------------------
+
+
+def test_relative_score_fusion_hand_computed() -> None:
+    dense = {"a": 0.9, "b": 0.8, "c": 0.5}  # scaled: a 1, b 0.75, c 0
+    bm25 = {"b": 4.0, "d": 2.0}  # scaled: b 1, d 0
+    fused = relative_score_fusion([dense, bm25], weights=(1, 2))
+    assert dict(fused) == pytest.approx({"a": 1.0, "b": 0.75 + 2.0, "c": 0.0, "d": 0.0})
+    assert ids(fused) == ["b", "a", "c", "d"]  # c and d tie at 0: broken by id
+
+
+def test_a_ranking_far_surer_of_its_first_passage_outweighs_close_calls() -> None:
+    # Three correlated vector rankings barely separate x from y; BM25 puts y far ahead
+    # (the one passage naming a rare word). Rank fusion follows the three; score fusion
+    # sees the gaps.
+    vectors = [{"x": 0.62, "y": 0.61, "z": 0.40}] * 3
+    bm25 = {"y": 3.3, "x": 1.7, "z": 1.6}
+    assert ids(relative_score_fusion([*vectors, bm25], (1, 1, 1, 1)))[0] == "y"
+    rank_fused = reciprocal_rank_fusion([list(r) for r in [*vectors, bm25]], (1, 1, 1, 1))
+    assert ids(rank_fused)[0] == "x"
+
+
+def test_relative_score_fusion_is_invariant_to_each_rankings_scale() -> None:
+    one = {"a": 0.3, "b": 0.2, "c": 0.1}
+    two = {"c": 9.0, "a": 5.0, "b": 1.0}
+    scaled = {k: 10 * v + 7 for k, v in two.items()}
+    plain = relative_score_fusion([one, two], (1, 1))
+    rescaled = relative_score_fusion([one, scaled], (1, 1))
+    assert ids(plain) == ids(rescaled) == ["a", "c", "b"]
+    assert dict(plain) == pytest.approx(dict(rescaled))
+
+
+def test_a_ranking_whose_candidates_tie_gives_each_full_credit() -> None:
+    fused = dict(relative_score_fusion([{"a": 2.0, "b": 2.0}, {"c": 0.5}], (1, 0.5)))
+    assert fused == pytest.approx({"a": 1.0, "b": 1.0, "c": 0.5})
+
+
+def test_relative_score_fusion_edge_cases() -> None:
+    assert relative_score_fusion([], ()) == []
+    assert relative_score_fusion([{}, {}], (1, 1)) == []
+    with pytest.raises(ValueError, match="scored lists"):
+        relative_score_fusion([{"a": 1.0}], (1, 1))
+    fused = relative_score_fusion([{"b": 1.0, "a": 1.0}, {"a": 1.0, "b": 1.0}], (1, 1))
+    assert fused == [("a", 2.0), ("b", 2.0)]

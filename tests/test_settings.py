@@ -218,3 +218,13 @@ def test_with_returns_a_validated_copy(tmp_path: Path) -> None:
 def test_settings_are_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Settings().collection = "x"  # type: ignore[misc]
+
+
+def test_fusion_defaults_to_relative_score_and_accepts_rrf() -> None:
+    assert Settings().fusion == "relative_score"
+    assert Settings.from_env({"KAPBOT_FUSION": "rrf"}).fusion == "rrf"
+
+
+def test_unknown_fusion_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValueError, match="KAPBOT_FUSION must be one of relative_score, rrf"):
+        Settings.from_env({"KAPBOT_FUSION": "borda"})

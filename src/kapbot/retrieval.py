@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) and keyword (BM25) candidates fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25) candidates, fused.
 
 ``HybridRetriever`` is a LangChain ``BaseRetriever``, so it composes with the ecosystem;
 kapbot itself calls :meth:`HybridRetriever.search`, which returns typed passages.
@@ -44,6 +44,31 @@ def reciprocal_rank_fusion(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def relative_score_fusion(
+    scored: Sequence[Mapping[str, float]], weights: Sequence[float]
+) -> list[tuple[str, float]]:
+    """Fuse scored candidate lists: each list's scores scaled to 0-1, then summed by weight.
+
+    Within one list the best candidate scores 1 and the worst 0 (a list whose
+    candidates all score the same gives each 1); a candidate a list did not return
+    gets 0 from it. Unlike reciprocal rank fusion, the size of the gaps counts: a
+    passage BM25 puts far ahead of the rest (the one passage naming a rare word) is
+    not outvoted by three vector rankings that barely separate their first places.
+    (Weaviate's "relative score fusion".) Ties are broken by id.
+    """
+    if len(scored) != len(weights):
+        raise ValueError(f"{len(scored)} scored lists but {len(weights)} weights")
+    fused: dict[str, float] = {}
+    for scores, weight in zip(scored, weights, strict=True):
+        if not scores:
+            continue
+        high, low = max(scores.values()), min(scores.values())
+        for item, score in scores.items():
+            scaled = (score - low) / (high - low) if high > low else 1.0
+            fused[item] = fused.get(item, 0.0) + weight * scaled
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
 def to_passage(doc: Document, score: float, similarity: float) -> Passage:
     meta = doc.metadata
     return Passage(
@@ -67,7 +92,7 @@ def keyword_index(folder: Path, store: ChunkStore) -> KeywordIndex:
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25 candidates, fused with reciprocal rank fusion."""
+    """Dense + BM25 candidates, fused by relative score (or reciprocal rank) fusion."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -82,11 +107,12 @@ class HybridRetriever(BaseRetriever):
 
         ``vector`` is the query's embedding when the caller already has it.
 
-        Four rankings are fused: passages by their own vector, by their best sentence's
-        vector, by their best curated question's vector (near-paraphrases only), and BM25. Each passage carries its fused score and its cosine
-        similarity to the query: that of its best sentence or its whole text, whichever
-        is higher (0 when only BM25 found it; the best similarity of any passage in the
-        collection is always among the vector hits).
+        Four rankings are fused (``settings.fusion``): passages by their own vector, by
+        their best sentence's vector, by their best curated question's vector
+        (near-paraphrases only), and BM25. Each passage carries its fused score and its
+        cosine similarity to the query: that of its best sentence or its whole text,
+        whichever is higher (0 when only BM25 found it; the best similarity of any
+        passage in the collection is always among the vector hits).
         """
         s = self.settings
         k = s.top_k if k is None else k
@@ -102,40 +128,38 @@ class HybridRetriever(BaseRetriever):
         sparse = self.keyword.search(query, s.keyword_candidates)
         # A view, not a copy: the keyword index holds every chunk (100k at scale).
         docs = ChainMap({d.id or "": d for d, _ in dense}, self.keyword.by_id)
+        # Each ranking as {passage id: score}, best first.
+        rankings = [
+            {d.id or "": sim for d, sim in dense},
+            self._parents(sentences, docs),
+            self._parents(questions, docs),
+            {d.id or "": score for d, score in sparse},
+        ]
+        weights = [s.dense_weight, s.sentence_weight, s.question_weight, s.keyword_weight]
+        if s.fusion == "rrf":
+            fused = reciprocal_rank_fusion([list(r) for r in rankings], weights, k=s.rrf_k)
+        else:
+            fused = relative_score_fusion(rankings, weights)
         # A passage is as similar as its best sentence (or its whole text, if higher).
-        similarity = {d.id or "": sim for d, sim in dense}
-        by_sentence = self._parents(sentences, docs, similarity)
         # A question's similarity is to another question, not to the passage: abstention
         # judges the passage's own text and sentences only.
-        by_question = self._parents(questions, docs, None)
-        fused = reciprocal_rank_fusion(
-            [
-                [d.id or "" for d, _ in dense],
-                by_sentence,
-                by_question,
-                [d.id or "" for d, _ in sparse],
-            ],
-            [s.dense_weight, s.sentence_weight, s.question_weight, s.keyword_weight],
-            k=s.rrf_k,
-        )
+        similarity = dict(rankings[0])
+        for cid, sim in rankings[1].items():
+            similarity[cid] = max(similarity.get(cid, 0.0), sim)
         top = [(cid, score) for cid, score in fused if cid in docs][:k]
         return [to_passage(docs[cid], score, similarity.get(cid, 0.0)) for cid, score in top]
 
     @staticmethod
     def _parents(
-        hits: Sequence[tuple[Document, float]],
-        docs: Mapping[str, Document],
-        similarity: dict[str, float] | None,
-    ) -> list[str]:
-        """Passages in the order their best record (sentence or question) ranks."""
-        ranked: list[str] = []
+        hits: Sequence[tuple[Document, float]], docs: Mapping[str, Document]
+    ) -> dict[str, float]:
+        """Each passage's best record (sentence or question) similarity, best first."""
+        best: dict[str, float] = {}
         for record, sim in hits:
             parent = str(record.metadata.get("parent", ""))
-            if parent in docs and parent not in ranked:
-                ranked.append(parent)
-            if similarity is not None:
-                similarity[parent] = max(similarity.get(parent, 0.0), sim)
-        return ranked
+            if parent in docs:
+                best[parent] = max(best.get(parent, sim), sim)
+        return dict(sorted(best.items(), key=lambda pair: -pair[1]))
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any

@@ -29,6 +29,7 @@ def _project_root() -> Path:
 
 
 PROJECT_ROOT = _project_root()
+FUSIONS = ("relative_score", "rrf")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class Settings:
             its passage) before fusion.
         question_candidates: Curated patient questions (from documents' front matter)
             taken from the vector search (each votes for the passage it quotes).
+        fusion: How the rankings are fused: ``relative_score`` (default: each ranking's
+            scores scaled to 0-1 over its candidates, then a weighted sum, so a ranking
+            that is far surer of its first passage counts for more) or ``rrf``
+            (reciprocal rank fusion: ranks only).
         rrf_k: Reciprocal-rank-fusion constant: larger flattens the rank weights.
         dense_weight: Weight of the vector ranking in the fusion.
         keyword_weight: Weight of the BM25 ranking in the fusion.
@@ -94,6 +99,7 @@ class Settings:
     keyword_candidates: int = 20
     sentence_candidates: int = 40
     question_candidates: int = 40
+    fusion: str = "relative_score"
     rrf_k: float = 60.0
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
@@ -135,6 +141,10 @@ class Settings:
                 raise ValueError(
                     f"KAPBOT_{name.upper()} must be at least 1, got {getattr(self, name)}"
                 )
+        if self.fusion not in FUSIONS:
+            raise ValueError(
+                f"KAPBOT_FUSION must be one of {', '.join(FUSIONS)}, got {self.fusion!r}"
+            )
         if self.chroma_url is not None:
             parsed = urlparse(self.chroma_url)
             try:
@@ -211,6 +221,7 @@ _TYPES: dict[str, type] = {
     "keyword_candidates": int,
     "sentence_candidates": int,
     "question_candidates": int,
+    "fusion": str,
     "rrf_k": float,
     "dense_weight": float,
     "keyword_weight": float,
