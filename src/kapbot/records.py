@@ -74,7 +74,8 @@ class SourceInfo:
 class Passage:
     """A retrieved chunk: the clinic's text and where it comes from.
 
-    ``score`` is the final ranking score (higher is better; fused reciprocal-rank score);
+    ``score`` is the final ranking score (higher is better; the fused score, 0 to the sum of the
+    fusion weights with the default relative score fusion);
     ``similarity`` is the cosine similarity of the passage to the query (the relevance
     signal abstention uses).
     """
