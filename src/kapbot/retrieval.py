@@ -41,7 +41,7 @@ def reciprocal_rank_fusion(
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+    return _best_first(scores)
 
 
 def relative_score_fusion(
@@ -66,7 +66,12 @@ def relative_score_fusion(
         for item, score in scores.items():
             scaled = (score - low) / (high - low) if high > low else 1.0
             fused[item] = fused.get(item, 0.0) + weight * scaled
-    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+    return _best_first(fused)
+
+
+def _best_first(scores: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Highest score first; ties broken by id, so the order never depends on input order."""
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 def to_passage(doc: Document, score: float, similarity: float) -> Passage:
@@ -129,9 +134,11 @@ class HybridRetriever(BaseRetriever):
         # A view, not a copy: the keyword index holds every chunk (100k at scale).
         docs = ChainMap({d.id or "": d for d, _ in dense}, self.keyword.by_id)
         # Each ranking as {passage id: score}, best first.
+        by_vector = {d.id or "": sim for d, sim in dense}
+        by_sentence = self._parents(sentences, docs)
         rankings = [
-            {d.id or "": sim for d, sim in dense},
-            self._parents(sentences, docs),
+            by_vector,
+            by_sentence,
             self._parents(questions, docs),
             {d.id or "": score for d, score in sparse},
         ]
@@ -143,8 +150,8 @@ class HybridRetriever(BaseRetriever):
         # A passage is as similar as its best sentence (or its whole text, if higher).
         # A question's similarity is to another question, not to the passage: abstention
         # judges the passage's own text and sentences only.
-        similarity = dict(rankings[0])
-        for cid, sim in rankings[1].items():
+        similarity = dict(by_vector)
+        for cid, sim in by_sentence.items():
             similarity[cid] = max(similarity.get(cid, 0.0), sim)
         top = [(cid, score) for cid, score in fused if cid in docs][:k]
         return [to_passage(docs[cid], score, similarity.get(cid, 0.0)) for cid, score in top]
