@@ -57,6 +57,15 @@ CRISIS = [
     "my sister says she is going to jump off the bridge",
     "my dad locked himself in the garage and says he wants to die",
     "my husband has his gun and says he'll kill himself",
+    # someone else's wish to die or self-harm, told as news, with no danger word
+    "my brother says he wants to end it",
+    "my friend said she wants to end it all and has been saving up pills",
+    "my friend has been saving up pills to overdose",
+    "my daughter keeps cutting herself",
+    "mi hermana se esta cortando otra vez",
+    # stockpiling, in the first person
+    "i have been saving up my pills",
+    "estoy juntando pastillas",
     # harm to others
     "i'm scared i'm going to hurt my baby",
     # Spanish
@@ -66,7 +75,7 @@ CRISIS = [
 ]
 
 CONCERN = [
-    "my brother says he wants to end it",
+    "my daughter was cutting herself in high school, is KAP safe for her?",
     "my girlfriend told me she thinks about suicide sometimes",
     "I attempted years ago, is KAP safe for me?",
     "I tried to kill myself in high school. Can I still do KAP?",
@@ -95,6 +104,7 @@ NONE = [
     "I nearly died laughing at the intake form",
     "can I take the bus to the clinic?",
     "my phone is dying, can you email me the cost?",
+    "my son hurt himself playing soccer, can he still come to his appointment?",
 ]
 
 

@@ -7,8 +7,10 @@ Layers:
 2. a reviewable lexicon (``data/crisis_lexicon.yaml``) with severity tiers, English and
    Spanish, including code words ("kms", "unalive", "sewer slide");
 3. context rules: idioms are removed before matching ("my boss will kill me"); a negated
-   phrase does not count ("I've never been suicidal"); a message about someone else, about
-   the past or asking for information is a *concern*, unless someone is in danger now;
+   phrase does not count ("I've never been suicidal"); a message about the past or asking
+   for information is a *concern*, unless someone is in danger now; news of someone
+   else's wish to die, self-harm, plan or means is a crisis, the topic alone a concern;
+   signs of a medical emergency ("he won't wake up") are a crisis on their own;
 4. a semantic backstop: the message's similarity to reviewed crisis exemplars
    (``data/crisis_exemplars.txt``) with the same embedding model, so a paraphrase without
    any lexicon word is still caught.
@@ -91,7 +93,7 @@ _FIRST_PERSON = re.compile(r"\b(i|im|ive|id|ill|myself|my life|quiero|yo)\b")
 # How far past its threshold the semantic score must be to overrule rules that softened
 # a message (someone else, a figure of speech, hopelessness without a plan).
 ESCALATE = 0.05
-_RISK_TIERS = ("intent", "plan", "means", "self_harm", "harm_to_others")
+_RISK_TIERS = ("intent", "plan", "means", "self_harm", "harm_to_others", "emergency")
 # A state word just before a topic word makes it about the writer ("feeling suicidal").
 _STATE_WORDS = (
     "feel feeling feelin felt been getting am im so very really super kinda pretty estoy me siento"
@@ -326,15 +328,15 @@ class CrisisCheck:
             return CrisisDecision("concern", f"{tier}+past", f"{phrase} / {m.group(1)}")
         personal = self._personal(text, start, phrase)
         asking = self._asking(text)
-        # Questions about treatment or research; a question about means is never that.
-        if not personal and tier != "means" and asking:
+        # Questions about treatment or research; a question about means or an emergency
+        # ("is it normal that he is barely breathing?") is never that.
+        if not personal and tier not in {"means", "emergency"} and asking:
             return CrisisDecision("concern", f"{tier}+informational", phrase)
         if not personal and self.third_person is not None and (m := self.third_person.search(text)):
-            # A plan, a means or a threat to others is danger now; talk of wishes is a concern.
-            danger = [h for h in hits if h[0] in {"plan", "means", "harm_to_others"}]
-            if danger:
-                tier, phrase, _ = danger[0]
-            level = "crisis" if danger else "concern"
+            # Someone else's wish to die, self-harm, plan, means or threat, told as news (not
+            # asked about, not in the past), is crisis language about them; the topic alone
+            # ("she thinks about suicide sometimes") or hopelessness is a concern.
+            level = "crisis" if risky else "concern"
             return CrisisDecision(level, f"{tier}+third_person", f"{phrase} / {m.group(1)}")
         if tier == "topic":
             level = "crisis" if personal or len(text.split()) <= 4 else "concern"
