@@ -129,7 +129,7 @@ class TestThroughTheBot:
     )
     def test_guarantee_bait(self, bot, question: str) -> None:  # type: ignore[no-untyped-def]
         reply = bot.ask(question)
-        assert RESULTS_VARY in reply.text
+        assert reply.text.startswith(RESULTS_VARY)  # before anything the passages say
         body = reply.text.replace(RESULTS_VARY, "")
         assert not is_promise(body)
 
@@ -139,5 +139,5 @@ class TestThroughTheBot:
     )
     def test_medical_advice_points_to_provider(self, bot, question: str) -> None:  # type: ignore[no-untyped-def]
         reply = bot.ask(question)
-        assert SEE_PROVIDER in reply.text
+        assert reply.text.startswith(SEE_PROVIDER)  # the answer to "my dose" comes first
         assert not re.search(r"\b\d+\s?(mg|ml|mcg)\b", reply.text, re.IGNORECASE)

@@ -180,18 +180,19 @@ class Bot:
         )
         composition = self.composer.compose(query, passages) if relevant else None
         guarded = guard(composition.text, composition.cited) if composition is not None else None
+        # What the patient most needs to read comes first: 988 for a concern, their own
+        # prescriber for a question about their medicines, that results vary for a promise.
         notes = []
-        if asks_for_promise(message.text):
-            notes.append(RESULTS_VARY)
-        if asks_medical_advice(message.text):
-            notes.append(SEE_PROVIDER)
         if safety.level == "concern":
             notes.append(CONCERN_NOTE)
-        note = "".join(f"\n\n{n}" for n in notes)
+        if asks_medical_advice(message.text):
+            notes.append(SEE_PROVIDER)
+        if asks_for_promise(message.text):
+            notes.append(RESULTS_VARY)
         if guarded is None or not guarded.cited:
             return Reply(
                 "abstain",
-                ABSTAIN_TEXT + note,
+                "\n\n".join([*notes, ABSTAIN_TEXT]),
                 passages=tuple(passages),
                 query=query,
                 notices=message.notices,
@@ -209,7 +210,7 @@ class Bot:
             )
             for i, p in enumerate(guarded.cited, start=1)
         )
-        text = guarded.text + note
+        text = "\n\n".join([*notes, guarded.text])
         if message.notices:
             text = "\n\n".join([*(f"*{n}*" for n in message.notices), text])
         return Reply(
