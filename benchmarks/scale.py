@@ -4,6 +4,7 @@ Usage:
     .venv/bin/python benchmarks/scale.py                       # 1k and 10k chunks
     .venv/bin/python benchmarks/scale.py --max-chunks 100000   # adds 100k: the full curve
     .venv/bin/python benchmarks/scale.py --quick               # 300 chunks, one round (development)
+    .venv/bin/python benchmarks/scale.py --sizes 100000 --warm-cache  # only fill the cache (resumable)
 
 One command measures, each figure beside the plain recipe (RecursiveCharacterTextSplitter
 1000/200, the same model, Chroma ``similarity_search``) in the same run:
@@ -589,7 +590,48 @@ def child_plain_cold(build: Build, options: argparse.Namespace) -> None:
     print(json.dumps({"passages": [d.page_content for d in docs]}), flush=True)
 
 
+def child_warm(build: Build, options: argparse.Namespace) -> dict[str, Any]:
+    """Embed, through the cache only, every text the two recipes' builds will embed (no
+    index is written): a long curve's embedding can then be spread over several sittings,
+    and its measured run finds every vector cached."""
+    from kapbot.chunking import document_records
+    from kapbot.corpus import discover
+    from kapbot.loaders import load_file
+
+    settings = build.settings()
+    model = load_model(settings)
+    cache = cached_model(model, options.cache_dir)
+    window: list[str] = []
+    started, done = time.perf_counter(), 0
+
+    def flush() -> None:
+        nonlocal done
+        cache.requested.embed_documents(window)
+        done += len(window)
+        rate = cache.computed.count / (time.perf_counter() - started)
+        say(
+            f"{build.folder.name} warm: {done} texts, {cache.computed.count} embedded ({rate:.0f}/s)"
+        )
+        window.clear()
+
+    for path in discover([build.docs]).files:
+        doc = load_file(path, source=path.name, max_bytes=settings.max_file_bytes)
+        records, _ = document_records(
+            doc, max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars
+        )
+        window += [r.page_content for r in records]
+        if len(window) >= settings.embed_window:
+            flush()
+    for chunk in plain_split(build.docs):
+        window.append(chunk.page_content)
+        if len(window) >= settings.embed_window:
+            flush()
+    flush()
+    return cache.stats()
+
+
 CHILDREN: dict[str, Callable[[Build, argparse.Namespace], Any]] = {
+    "warm": child_warm,
     "throughput": child_throughput,
     "kapbot": child_kapbot,
     "plain": child_plain,
@@ -1057,6 +1099,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default WORK_DIR/cache)")
     parser.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="only embed the builds' texts into the cache (no index, no figures); it can be "
+        "stopped and resumed, so a long curve's embedding can be spread over several sittings",
+    )
+    parser.add_argument(
         "--json-out", type=Path, help="results file (default WORK_DIR/results.json)"
     )
     # Internal: how the parent runs one measurement in a child process.
@@ -1081,6 +1129,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = CHILDREN[options.child](Build(options.child_dir), options)
         if options.child_out:
             options.child_out.write_text(json.dumps(result), encoding="utf-8")
+        return 0
+    if options.warm_cache:
+        sizes = plan_sizes(options.sizes, options.max_chunks, options.quick)
+        real = real_chunk_count(Build(options.work_dir / f"n{sizes[0]}").settings())
+        for size in sizes:
+            build = Build(options.work_dir / f"n{size}")
+            say(f"preparing {build.folder.name}: real corpus ({real} chunks) + filler")
+            prepare_build(build, size - real, options.seed)
+            stats = run_child("warm", build, options)
+            print(
+                f"n{size}: {stats['cache_hits']} texts cached already, {stats['cache_misses']} embedded now"
+            )
         return 0
     results = run_benchmark(options)
     print_report(results)

@@ -13,6 +13,7 @@ from kapbot.chunking import (
     body_of,
     chunk_document,
     chunk_id,
+    document_records,
     question_documents,
     sentence_documents,
     split_sections,
@@ -609,3 +610,21 @@ def test_every_bundled_question_quotes_its_document() -> None:
         )
         assert questions, f"{path.name} has no curated questions"
         assert unmatched == [], f"{path.name}: {unmatched[:3]}"
+
+
+def test_document_records_are_each_chunk_then_its_sentences_then_the_questions() -> None:
+    doc = _doc(
+        "## Referral\n\nNo referral is required. Call our office to book.\n\n"
+        "## Payment\n\nVisits are paid at the time of service by card or cash."
+    )
+    kept = FaqQuestion("can i pay cash", "by card or cash")
+    lost = FaqQuestion("is it free", "Treatment is free of charge.")
+    doc.metadata["questions"] = (kept, lost)
+
+    records, unmatched = document_records(doc, max_chars=200, min_chars=50)
+
+    chunks = chunk_document(doc, max_chars=200, min_chars=50)
+    expected = [r.page_content for c in chunks for r in (c, *sentence_documents(c))]
+    assert [r.page_content for r in records] == [*expected, "can i pay cash"]
+    assert records[-1].metadata["parent"] == chunks[1].id
+    assert unmatched == [lost]

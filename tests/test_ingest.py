@@ -278,6 +278,20 @@ def test_ingest_embeds_each_new_text_once_in_windows(settings, embeddings) -> No
     assert len(texts) == len(set(texts))  # no text embedded twice
     stored = indexer.store.get(indexer.store.ids(kind=None))
     assert set(texts) == {d.page_content for d in stored}  # and every record's text once
+    # document_records is the whole plan (benchmarks/scale.py --warm-cache embeds it ahead).
+    from kapbot.chunking import document_records
+    from kapbot.corpus import discover
+    from kapbot.loaders import load_file
+
+    planned: set[str] = set()
+    for path in discover([settings.corpus_dir]).files:
+        records, _ = document_records(
+            load_file(path, source=path.name),
+            max_chars=settings.chunk_max_chars,
+            min_chars=settings.chunk_min_chars,
+        )
+        planned |= {r.page_content for r in records}
+    assert set(texts) == planned
     assert max(calls) <= 700 and len(calls) == -(-len(texts) // 700)
     hits = indexer.store.similarity_search("Ketamine treatments can run as low as $89 per session")
     assert OLD_SENTENCE in hits[0][0].page_content

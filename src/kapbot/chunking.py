@@ -358,3 +358,18 @@ def body_of(chunk_text: str) -> str:
     """A chunk's text without its heading line (what the document says under it)."""
     first, _, rest = chunk_text.partition("\n")
     return rest.lstrip("\n") if _HEADING.match(first) else chunk_text
+
+
+def document_records(
+    doc: Document, *, max_chars: int, min_chars: int
+) -> tuple[list[Document], list[FaqQuestion]]:
+    """Everything ingest embeds for one loaded document: each chunk followed by its
+    sentences, then the curated questions attached to the chunks they quote.
+
+    Returns:
+        The records, and the curated questions whose quote no chunk contains.
+    """
+    chunks = chunk_document(doc, max_chars=max_chars, min_chars=min_chars)
+    records = [r for c in chunks for r in (c, *sentence_documents(c))]
+    asked, unmatched = question_documents(chunks, doc.metadata.get("questions", ()))
+    return records + asked, unmatched

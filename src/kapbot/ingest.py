@@ -31,13 +31,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import RecordManager, index
 
 from kapbot.catalog import Catalog, open_record_manager
-from kapbot.chunking import (
-    CHUNK,
-    SENTENCE,
-    chunk_document,
-    question_documents,
-    sentence_documents,
-)
+from kapbot.chunking import CHUNK, SENTENCE, document_records
 from kapbot.corpus import Discovery, discover, source_id, source_path
 from kapbot.errors import IndexBusyError, KapbotError, LoadError
 from kapbot.guardrails import promise_sentences
@@ -252,25 +246,22 @@ class Indexer:
             except LoadError as exc:
                 report.errors.append(FileError(str(path), str(exc)))
                 continue
-            questions = doc.metadata.get("questions", ())
             for sentence in promise_sentences(doc.page_content):
                 report.warnings.append(
                     f"{path}: promise language (kapbot will never quote it as a promise): "
                     f"“{sentence[:100]}”"
                 )
-            chunks = chunk_document(
+            records, unmatched = document_records(
                 doc,
                 max_chars=self.settings.chunk_max_chars,
                 min_chars=self.settings.chunk_min_chars,
             )
-            records = [r for c in chunks for r in (c, *sentence_documents(c))]
-            asked, unmatched = question_documents(chunks, questions)
             for faq in unmatched:
                 report.warnings.append(
                     f"{path}: question “{faq.question[:80]}” skipped: its quote "
                     f"“{faq.quote[:80]}” is not in the document"
                 )
-            loaded.append((source, records + asked))
+            loaded.append((source, records))
         return loaded
 
     def ingest(self, paths: Sequence[Path] | None = None, *, prune: bool = False) -> IngestReport:
