@@ -134,3 +134,22 @@ def test_either_fusion_ranks_the_passages_of_the_real_index(  # type: ignore[no-
     assert len(passages) == 8 and len({p.id for p in passages}) == 8
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     assert any("Spravato" in p.text for p in passages[:3])
+
+
+def test_passages_carry_their_sentences_that_the_sentence_search_matched(  # type: ignore[no-untyped-def]
+    built_indexer, settings: Settings, embeddings
+) -> None:
+    """The composer quotes around these: each is a sentence (or a neighbouring pair) of
+    its own passage, with its similarity to the question, best first."""
+    import re
+
+    bot = Bot(settings, embeddings=embeddings)
+    passages = bot.retriever.search("is a therapist involved in at-home ketamine?")
+    assert sum(len(p.matched) for p in passages) >= 3
+    for p in passages:
+        sims = [sim for _, sim in p.matched]
+        assert sims == sorted(sims, reverse=True)
+        assert all(0.0 < sim <= p.similarity + 1e-6 for sim in sims)
+        body = " ".join(re.sub(r"(?m)^\s*(?:[-*+·•]|\d+[.)])\s+", "", p.text).split())
+        for text, _ in p.matched:
+            assert " ".join(text.split())[:60] in body

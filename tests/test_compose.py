@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -477,3 +478,44 @@ def test_generative_survives_a_failing_model(caplog: pytest.LogCaptureFixture) -
     assert model.calls == 1
     assert result == EXTRACTIVE.compose(QUESTION, PASSAGES)
     assert "model server is down" in caplog.text
+
+
+AT_HOME = (
+    "## At-Home Ketamine\n\nAt-home ketamine programs have grown with telehealth. "
+    "Lozenges are mailed to the patient.\n\n"
+    "Psychotherapy is not built into the dosing model itself. Check-ins are by video."
+)
+
+
+def test_a_sentence_the_sentence_search_matched_can_anchor_the_quote() -> None:
+    """No shared rare word finds the therapy sentence; its record's similarity does."""
+    question = "with the at-home version is a therapist involved?"
+    words_only = ExtractiveComposer(uniform).compose(question, [passage(AT_HOME)])
+    assert words_only.text.startswith("At-home ketamine programs")  # shares "at-home"
+
+    therapy = "Psychotherapy is not built into the dosing model itself."
+    matched = (
+        (therapy + " Check-ins are by video.", 0.62),  # a pair record
+        (therapy, 0.58),
+        ("At-home ketamine programs have grown with telehealth.", 0.30),
+    )
+    found = replace(passage(AT_HOME), matched=matched)
+    result = ExtractiveComposer(uniform).compose(question, [found])
+    assert result.text.startswith(therapy)
+    # Without the weight, only the words choose (the old behaviour).
+    unweighted = ExtractiveComposer(uniform, semantic_weight=0.0).compose(question, [found])
+    assert unweighted.text == words_only.text
+
+
+def test_only_a_question_heading_makes_the_sections_start_the_answer() -> None:
+    """A heading that names the topic ("At-Home Ketamine Lozenges") matches many questions
+    about it; only an FAQ-style question heading makes the section's start the answer."""
+    body = (
+        "At-home ketamine programs have grown with telehealth. Staff answer by video.\n\n"
+        "Lozenges are mailed to the patient."
+    )
+    question = "at-home ketamine lozenges mailed to the patient"
+    topic = passage("## At-Home Ketamine Lozenges\n\n" + body)
+    assert ExtractiveComposer(uniform).compose(question, [topic]).text.startswith("Lozenges")
+    faq = passage("## How do at-home ketamine lozenges reach the patient?\n\n" + body)
+    assert ExtractiveComposer(uniform).compose(question, [faq]).text.startswith("At-home")

@@ -261,6 +261,11 @@ def _iter_chunks(doc: Document, max_chars: int, min_chars: int) -> Iterator[Docu
             yield Document(id=chunk_id(text, metadata), page_content=text, metadata=metadata)
 
 
+def plain_unit(text: str) -> str:
+    """A unit's text as it appears inside its sentence records: no list mark, one space."""
+    return " ".join(_ITEM_MARK.sub("", text).split())
+
+
 def sentence_documents(chunk: Document) -> list[Document]:
     """The sentences of a chunk, and each pair of neighbouring ones, as records pointing back at it.
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kapbot.chunking import Unit, body_of, is_list_item, split_sentences, units_of
+from kapbot.chunking import Unit, body_of, is_list_item, plain_unit, split_sentences, units_of
 from kapbot.keyword import tokenize
 from kapbot.records import Passage
 
@@ -80,10 +80,17 @@ class ExtractiveComposer:
             fraction of the first one's.
     """
 
-    def __init__(self, weight: Weigher, max_chars: int = 450, second_ratio: float = 0.6) -> None:
+    def __init__(
+        self,
+        weight: Weigher,
+        max_chars: int = 450,
+        second_ratio: float = 0.6,
+        semantic_weight: float = 1.0,
+    ) -> None:
         self.weight = weight
         self.max_chars = max_chars
         self.second_ratio = second_ratio
+        self.semantic_weight = semantic_weight
 
     def _score(self, text: str, query: set[str]) -> float:
         return sum(self.weight(t) for t in query & set(tokenize(text)))
@@ -94,10 +101,11 @@ class ExtractiveComposer:
             return _Span((), 0.0)
         scores = [self._score(u.text, query) for u in units]
         heading = self._score(passage.section, query)
-        best = max(range(len(units)), key=lambda i: (scores[i], -i))
-        # Under a heading that matches the question better than any sentence does, the
-        # answer is what the section says first (FAQ-style sections).
-        start = 0 if heading >= scores[best] else best
+        best = self._anchor(units, scores, query, passage.matched)
+        # Under a question heading (FAQ style) that matches the question better than any
+        # sentence does, the answer is what the section says first.
+        faq = passage.section.rstrip().endswith("?")
+        start = 0 if faq and heading > 0 and heading >= max(scores) else best
         # A list item is quoted with the sentence that introduces its list.
         while start > 0 and is_list_item(units[start]) and not units[start - 1].text.endswith(":"):
             start -= 1
@@ -120,6 +128,28 @@ class ExtractiveComposer:
             size += len(unit.text) + 1
         score = max(heading, scores[best]) + sum(self._score(u.text, query) for u in chosen) * 0.1
         return _Span(tuple(chosen), score)
+
+    def _anchor(
+        self,
+        units: Sequence[Unit],
+        lexical: Sequence[float],
+        query: set[str],
+        matched: Sequence[tuple[str, float]],
+    ) -> int:
+        """The unit the quote is built around: the best by the share of the question's
+        word weight it contains plus, weighted, the cosine similarity to the question of
+        its best sentence record (the sentence search's hits in this passage)."""
+        total = sum(self.weight(t) for t in query) or 1.0
+        records = [(" ".join(text.split()), sim) for text, sim in matched]
+        semantic = [
+            max((sim for text, sim in records if plain_unit(u.text) in text), default=0.0)
+            for u in units
+        ]
+        combined = [
+            lex / total + self.semantic_weight * sem
+            for lex, sem in zip(lexical, semantic, strict=True)
+        ]
+        return max(range(len(units)), key=lambda i: (combined[i], -i))
 
     def compose(self, question: str, passages: Sequence[Passage]) -> Composition:
         if not passages:

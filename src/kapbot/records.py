@@ -77,7 +77,9 @@ class Passage:
     ``score`` is the final ranking score (higher is better; the fused score, 0 to the sum of the
     fusion weights with the default relative score fusion);
     ``similarity`` is the cosine similarity of the passage to the query (the relevance
-    signal abstention uses).
+    signal abstention uses); ``matched`` holds the passage's sentences (and pairs of
+    neighbouring sentences) that the sentence search found, with their cosine similarity
+    to the query, best first.
     """
 
     id: str
@@ -89,6 +91,7 @@ class Passage:
     url: str = ""
     publisher: str = ""
     similarity: float = 0.0
+    matched: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {"text": self.text, "source": self.source, "score": round(self.score, 6)}

@@ -74,7 +74,12 @@ def _best_first(scores: Mapping[str, float]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def to_passage(doc: Document, score: float, similarity: float) -> Passage:
+def to_passage(
+    doc: Document,
+    score: float,
+    similarity: float,
+    matched: Sequence[tuple[str, float]] = (),
+) -> Passage:
     meta = doc.metadata
     return Passage(
         id=doc.id or "",
@@ -86,6 +91,7 @@ def to_passage(doc: Document, score: float, similarity: float) -> Passage:
         url=str(meta.get("url", "")),
         publisher=str(meta.get("publisher", "")),
         similarity=similarity,
+        matched=tuple(matched),
     )
 
 
@@ -153,8 +159,16 @@ class HybridRetriever(BaseRetriever):
         similarity = dict(by_vector)
         for cid, sim in by_sentence.items():
             similarity[cid] = max(similarity.get(cid, 0.0), sim)
+        matched: dict[str, list[tuple[str, float]]] = {}
+        for record, sim in sentences:  # best first already
+            matched.setdefault(str(record.metadata.get("parent", "")), []).append(
+                (record.page_content, sim)
+            )
         top = [(cid, score) for cid, score in fused if cid in docs][:k]
-        return [to_passage(docs[cid], score, similarity.get(cid, 0.0)) for cid, score in top]
+        return [
+            to_passage(docs[cid], score, similarity.get(cid, 0.0), matched.get(cid, ()))
+            for cid, score in top
+        ]
 
     @staticmethod
     def _parents(
