@@ -21,6 +21,7 @@ from kapbot.evaluation import (
     ndcg,
     parse_thresholds,
     percentile,
+    quotes,
     run_case,
     summarize,
     supports,
@@ -29,6 +30,13 @@ from kapbot.guardrails import RESULTS_VARY, SEE_PROVIDER
 from kapbot.records import Citation, Passage, Reply
 
 EVALS = Path(__file__).resolve().parents[1] / "evals"
+
+
+def test_quotes_reads_the_reply_as_the_patient_does() -> None:
+    reply = "Sessions last 1.5 to 3 hours. [1]\n\nIn \\[12\\] studies, &lt;50 people [2]"
+    assert quotes(reply, ["last 1.5 to 3 hours."])
+    assert quotes(reply, ["in [12] studies, <50 people"])  # escapes undone
+    assert not quotes(reply, ["six sessions"])
 
 
 def test_supports_ignores_case_and_whitespace() -> None:

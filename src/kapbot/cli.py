@@ -423,6 +423,7 @@ RETRIEVAL_COLUMNS = (
     "mrr@10",
     "ndcg@10",
     "citation_support",
+    "quote_support",
     "abstention_recall",
     "abstention_precision",
     "latency_p95_ms",

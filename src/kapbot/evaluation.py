@@ -13,6 +13,7 @@ and two runs can be compared case by case; :func:`check_thresholds` is the relea
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -120,6 +121,9 @@ def load_cases(paths: Iterable[Path]) -> list[Case]:
     return cases
 
 
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -128,6 +132,13 @@ def supports(passage_text: str, evidence: Sequence[str]) -> bool:
     """Whether a passage contains any evidence phrase."""
     text = _norm(passage_text)
     return any(_norm(e) in text for e in evidence)
+
+
+def quotes(reply_text: str, evidence: Sequence[str]) -> bool:
+    """Whether the reply's own text (what the patient reads, without the ``[n]`` markers and
+    Markdown escapes) contains any evidence phrase."""
+    plain = html.unescape(_MARKERS.sub("", reply_text).replace("\\[", "[").replace("\\]", "]"))
+    return supports(plain, evidence)
 
 
 def first_hit(texts: Sequence[str], evidence: Sequence[str]) -> int | None:
@@ -159,6 +170,7 @@ class CaseResult:
     rank: int | None = None  # of the first supporting passage among the top 10
     ndcg: float = 0.0
     cited_support: bool = False
+    quoted_support: bool = False
     passages: list[dict[str, Any]] = field(default_factory=list)
     citations: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
@@ -223,6 +235,7 @@ def run_case(bot: Any, case: Case) -> CaseResult:
         result.rank = first_hit(ranked, case.evidence)
         result.ndcg = ndcg(ranked, case.evidence)
         result.cited_support = any(supports(c.text, case.evidence) for c in reply.citations)
+        result.quoted_support = reply.kind == "answer" and quotes(reply.text, case.evidence)
     result.failures = judge(result)
     return result
 
@@ -302,6 +315,7 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
         if scored:
             figures |= retrieval_figures([r.rank for r in scored], [r.ndcg for r in scored])
             figures["citation_support"] = sum(r.cited_support for r in scored) / len(scored)
+            figures["quote_support"] = sum(r.quoted_support for r in scored) / len(scored)
             figures["abstained_in_scope"] = sum(r.kind == "abstain" for r in scored) / len(scored)
         out_of_scope = [r for r in rows if r.category == "out_of_scope"]
         if out_of_scope:

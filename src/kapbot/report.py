@@ -33,6 +33,7 @@ SUMMARY_COLUMNS = (
     "mrr@10",
     "ndcg@10",
     "citation_support",
+    "quote_support",
     "abstention_recall",
     "abstention_precision",
     "crisis_recall",
