@@ -141,3 +141,18 @@ class TestThroughTheBot:
         reply = bot.ask(question)
         assert reply.text.startswith(SEE_PROVIDER)  # the answer to "my dose" comes first
         assert not re.search(r"\b\d+\s?(mg|ml|mcg)\b", reply.text, re.IGNORECASE)
+
+
+@pytest.mark.integration
+def test_a_general_question_about_doses_gets_the_answer_first(
+    built_indexer, settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    """The prescriber note leads when the patient asks about their own medicines, and
+    follows the answer when they ask about doses in general."""
+    from kapbot import Bot
+
+    bot = Bot(settings, embeddings=embeddings)
+    general = bot.ask("are the doses in infusion clinics higher than in KAP?")
+    assert general.kind == "answer" and general.text.endswith(SEE_PROVIDER)
+    own = bot.ask("can I take my Zoloft on the day of my session?")
+    assert own.text.startswith(SEE_PROVIDER)

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 INVALID_TEXT = (
     "Please type a question about ketamine treatment at our clinic, for example what "
     "ketamine-assisted psychotherapy is, what a session is like, or what it costs."
+)
+# The writer asking about themselves ("can I", "my meds", "mis pastillas").
+_FIRST_PERSON = re.compile(
+    r"\b(i|im|i'm|ive|i've|id|i'd|me|my|mine|myself|yo|mi|mis)\b", re.IGNORECASE
 )
 ABSTAIN_TEXT = (
     "I'm sorry, our clinic's materials don't cover that, so I can't answer it reliably. "
@@ -181,18 +186,21 @@ class Bot:
         composition = self.composer.compose(query, passages) if relevant else None
         guarded = guard(composition.text, composition.cited) if composition is not None else None
         # What the patient most needs to read comes first: 988 for a concern, their own
-        # prescriber for a question about their medicines, that results vary for a promise.
-        notes = []
+        # prescriber for a question about their own medicines, that results vary for a
+        # promise. A general question about doses ("are infusion doses higher?") gets the
+        # prescriber note after the answer.
+        notes: list[str] = []
+        after: list[str] = []
         if safety.level == "concern":
             notes.append(CONCERN_NOTE)
         if asks_medical_advice(message.text):
-            notes.append(SEE_PROVIDER)
+            (notes if _FIRST_PERSON.search(message.text) else after).append(SEE_PROVIDER)
         if asks_for_promise(message.text):
             notes.append(RESULTS_VARY)
         if guarded is None or not guarded.cited:
             return Reply(
                 "abstain",
-                "\n\n".join([*notes, ABSTAIN_TEXT]),
+                "\n\n".join([*notes, ABSTAIN_TEXT, *after]),
                 passages=tuple(passages),
                 query=query,
                 notices=message.notices,
@@ -210,7 +218,7 @@ class Bot:
             )
             for i, p in enumerate(guarded.cited, start=1)
         )
-        text = "\n\n".join([*notes, guarded.text])
+        text = "\n\n".join([*notes, guarded.text, *after])
         if message.notices:
             text = "\n\n".join([*(f"*{n}*" for n in message.notices), text])
         return Reply(
