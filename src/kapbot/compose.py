@@ -2,8 +2,9 @@
 
 :class:`ExtractiveComposer` (the default) needs no LLM: from the best passage it quotes
 the span of sentences that best matches the question (the answer right under a heading
-that asks the same question, or the sentence sharing the question's rarest words, plus
-what follows it), and may add one sentence from a second, different section.
+that asks the same question, or the sentence that best combines the question's rarest
+words with its sentence vector's similarity to the question, plus what follows it), and
+may add one sentence from a second, different section.
 
 :class:`GenerativeComposer` asks a chat model for an answer and keeps only sentences
 whose ``[n]`` points at a passage it was given and that passage supports (its words and
@@ -78,6 +79,9 @@ class ExtractiveComposer:
         max_chars: Length budget of the quote from the best passage.
         second_ratio: A second passage is quoted when its best span scores at least this
             fraction of the first one's.
+        semantic_weight: Weight of a sentence's vector similarity to the question (from
+            ``Passage.matched``) against its share of the question's word weight, when
+            choosing the sentence a quote is built around (0: words only).
     """
 
     def __init__(
