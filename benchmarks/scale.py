@@ -341,9 +341,10 @@ def measure_queries(
 ) -> dict[str, Any]:
     """Warm latency over ``rounds`` passes of ``cases``; hit@1/hit@5 from the first pass.
 
-    ``search(case)`` returns passage texts, best first. Latency is also given per pass:
-    the first pass is the first time each question is seen, later ones may be helped by
-    caches keyed on the text.
+    ``search(case)`` returns passage texts, best first; the ids of the cases whose
+    evidence is not in the first five are listed per category (``missed@5``). Latency is
+    also given per pass: the first pass is the first time each question is seen, later
+    ones may be helped by caches keyed on the text.
     """
     from kapbot.evaluation import first_hit
 
@@ -351,6 +352,7 @@ def measure_queries(
         search(case)
     passes: list[list[float]] = []
     ranks: dict[str, list[int | None]] = {}
+    missed: dict[str, list[str]] = {}
     for round_ in range(rounds):
         passes.append([])
         for case in cases:
@@ -361,7 +363,9 @@ def measure_queries(
                 rank = first_hit(texts[:5], case.evidence)
                 for group in (case.category, "overall"):
                     ranks.setdefault(group, []).append(rank)
-    quality = {
+                if rank is None:
+                    missed.setdefault(case.category, []).append(case.id)
+    quality: dict[str, dict[str, Any]] = {
         group: {
             "cases": len(found),
             "hit@1": round(sum(r == 1 for r in found) / len(found), 4),
@@ -369,6 +373,8 @@ def measure_queries(
         }
         for group, found in ranks.items()
     }
+    for group, ids in missed.items():
+        quality[group]["missed@5"] = ids
     return {
         "latency": percentiles([ms for latencies in passes for ms in latencies]),
         "latency_by_pass": [percentiles(latencies) for latencies in passes],
