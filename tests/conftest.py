@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` imported as module ``name`` (benchmarks/ is a folder of
+    scripts, not a package; they import their siblings by bare name, so it goes on the path)."""
+    folder = str(ROOT / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 CORPUS = ROOT / "corpus"
 KAPBOT = str(Path(sys.executable).with_name("kapbot"))
 

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from types import ModuleType
-
 from kapbot.evaluation import Case
-from tests.conftest import ROOT
+from tests.conftest import benchmark_module
 
-
-def _module() -> ModuleType:
-    folder = str(ROOT / "benchmarks")
-    if folder not in sys.path:
-        sys.path.insert(0, folder)  # scale.py imports its sibling modules
-    spec = importlib.util.spec_from_file_location("scale", ROOT / "benchmarks" / "scale.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["scale"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-scale = _module()
+scale = benchmark_module("scale")
 
 CASES = [
     Case(id="a1", category="answer", question="q1", evidence=("alpha",)),

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from array import array
 from pathlib import Path
-from types import ModuleType
 
 from langchain_core.embeddings import Embeddings
 
-from tests.conftest import ROOT
+from tests.conftest import benchmark_module
 
-
-def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "embedcache", ROOT / "benchmarks" / "embedcache.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["embedcache"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-embedcache = _module()
+embedcache = benchmark_module("embedcache")
 
 
 class CountingModel(Embeddings):

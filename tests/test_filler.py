@@ -3,30 +3,16 @@ kapbot's chunker (one chunk per section)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from kapbot.chunking import chunk_document
 from kapbot.loaders import load_file
 from kapbot.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import benchmark_module
 
-
-def _load_filler() -> ModuleType:
-    # benchmarks/ is a folder of scripts, not a package.
-    spec = importlib.util.spec_from_file_location("filler", ROOT / "benchmarks" / "filler.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("filler", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-filler = _load_filler()
+filler = benchmark_module("filler")
 
 
 def test_same_seed_same_pages() -> None:

@@ -284,14 +284,10 @@ def test_admin_page_is_disabled_without_a_password(built_indexer, settings, embe
 
 
 def test_load_script_fifty_concurrent_conversations(server) -> None:  # type: ignore[no-untyped-def]
-    import importlib.util
 
-    from tests.conftest import ROOT
+    from tests.conftest import benchmark_module
 
-    spec = importlib.util.spec_from_file_location("load", ROOT / "benchmarks" / "load.py")
-    assert spec is not None and spec.loader is not None
-    load = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(load)
+    load = benchmark_module("load")
     figures = load.run(server["url"], conversations=50, turns=2)
     assert figures["answered"] == 100
     assert figures["errors"] == 0, figures["error_samples"]
