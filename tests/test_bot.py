@@ -69,6 +69,19 @@ def test_out_of_scope_question_abstains_without_citations(bot: Bot) -> None:
     assert not re.search(r"\[\d+\]", reply.text)
 
 
+def test_question_about_another_treatment_is_declined_by_name(bot: Bot) -> None:
+    question = "How much does MDMA-assisted therapy cost?"
+    # Near the passages on what ketamine therapy costs, so similarity lets it through ...
+    passages = bot.retriever.search(question)
+    assert max(p.similarity for p in passages) >= bot.settings.abstain_below
+    assert not any("MDMA" in p.text for p in passages)
+    reply = bot.ask(question)
+    assert reply.kind == "abstain" and reply.citations == ()
+    assert "materials are about ketamine treatment and don't cover MDMA" in reply.text
+    # ... while a question comparing the clinic's treatment with another is answered.
+    assert bot.ask("how is KAP different from psilocybin therapy?").kind == "answer"
+
+
 @pytest.mark.parametrize(
     ("message", "kind"),
     [

@@ -35,6 +35,7 @@ from kapbot.inputs import clean_message
 from kapbot.keyword import KeywordIndex
 from kapbot.records import Citation, Passage, Reply
 from kapbot.retrieval import HybridRetriever, keyword_index
+from kapbot.scope import uncovered_treatment
 from kapbot.settings import Settings
 from kapbot.store import ChunkStore
 
@@ -52,6 +53,17 @@ ABSTAIN_TEXT = (
     "I'm sorry, our clinic's materials don't cover that, so I can't answer it reliably. "
     "Please contact the clinic directly; our care team will be glad to help."
 )
+OTHER_TREATMENT_TEXT = (
+    "I'm sorry, our clinic's materials are about ketamine treatment and don't cover {name}, "
+    "so I can't answer this reliably. Please contact the clinic directly; our care team "
+    "will be glad to help."
+)
+
+
+def _abstain_text(other_treatment: str | None) -> str:
+    if other_treatment is None:
+        return ABSTAIN_TEXT
+    return OTHER_TREATMENT_TEXT.format(name=other_treatment)
 
 
 def _valid_history(history: object) -> list[dict[str, str]]:
@@ -183,6 +195,12 @@ class Bot:
         relevant = bool(passages) and (
             max(p.similarity for p in passages) >= self.settings.abstain_below
         )
+        # "How much does MDMA-assisted therapy cost?" is near the passages on what ketamine
+        # costs; answering it from them would mislead.
+        other = uncovered_treatment(message.text, (p.text for p in passages))
+        if other is not None:
+            log.info("declined: asks about %s, which no retrieved passage covers", other)
+            relevant = False
         composition = self.composer.compose(query, passages) if relevant else None
         guarded = guard(composition.text, composition.cited) if composition is not None else None
         # What the patient most needs to read comes first: 988 for a concern, their own
@@ -200,7 +218,7 @@ class Bot:
         if guarded is None or not guarded.cited:
             return Reply(
                 "abstain",
-                "\n\n".join([*notes, ABSTAIN_TEXT, *after]),
+                "\n\n".join([*notes, _abstain_text(other), *after]),
                 passages=tuple(passages),
                 query=query,
                 notices=message.notices,
