@@ -28,6 +28,7 @@ from kapbot.guardrails import (
     RESULTS_VARY,
     SEE_PROVIDER,
     asks_for_promise,
+    asks_for_task,
     asks_medical_advice,
     guard,
 )
@@ -60,10 +61,19 @@ OTHER_TREATMENT_TEXT = (
 )
 
 
-def _abstain_text(other_treatment: str | None) -> str:
-    if other_treatment is None:
-        return ABSTAIN_TEXT
-    return OTHER_TREATMENT_TEXT.format(name=other_treatment)
+TASK_TEXT = (
+    "I can only answer questions about ketamine treatment at our clinic, from the clinic's "
+    "own materials. I can't write other texts, take on another role or set those materials "
+    "aside. Please ask me about the treatment, or contact the clinic directly."
+)
+
+
+def _abstain_text(task: bool, other_treatment: str | None) -> str:
+    if task:
+        return TASK_TEXT
+    if other_treatment is not None:
+        return OTHER_TREATMENT_TEXT.format(name=other_treatment)
+    return ABSTAIN_TEXT
 
 
 def _valid_history(history: object) -> list[dict[str, str]]:
@@ -201,6 +211,10 @@ class Bot:
         if other is not None:
             log.info("declined: asks about %s, which no retrieved passage covers", other)
             relevant = False
+        task = asks_for_task(message.text)
+        if task:
+            log.info("declined: a request to write, play a role or drop the instructions")
+            relevant = False
         composition = self.composer.compose(query, passages) if relevant else None
         guarded = guard(composition.text, composition.cited) if composition is not None else None
         # What the patient most needs to read comes first: 988 for a concern, their own
@@ -218,7 +232,7 @@ class Bot:
         if guarded is None or not guarded.cited:
             return Reply(
                 "abstain",
-                "\n\n".join([*notes, _abstain_text(other), *after]),
+                "\n\n".join([*notes, _abstain_text(task, other), *after]),
                 passages=tuple(passages),
                 query=query,
                 notices=message.notices,

@@ -5,7 +5,8 @@ Every reply passes through :func:`guard`: sentences with promise language ("will
 (a passage, a chat model, or a question that tried to make kapbot say them); so are
 sentences that state a dose. A question that asks for a promise gets a plain statement
 that results vary; a question about doses, combining drugs, changing medication or one's
-own conditions gets a pointer to the prescriber or care team.
+own conditions gets a pointer to the prescriber or care team. A request to write
+something, play a role or drop kapbot's instructions (:func:`asks_for_task`) is declined.
 """
 
 from __future__ import annotations
@@ -69,6 +70,27 @@ _ASKS_MEDICAL = re.compile(
     r"|thyroid|medications?|meds|prescri\w+|medicamentos?|pastillas?|dosis)\b",
     re.IGNORECASE,
 )
+# Not a question for the clinic's materials: a request to write something, to take on
+# another role, or to drop kapbot's instructions. (A patient's own "should I write in a
+# journal?" or "can I ignore the fasting rule?" is not matched: the request must be put
+# to kapbot, and the rules to ignore must be its own.)
+_YOU = r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:help\s+me\s+)?|help\s+me\s+|^\W*(?:please\s+|pls\s+|now\s+)?)"
+_ASKS_TASK = re.compile(
+    _YOU + r"(?:write|compose|draft|make|create|generate|give)\s+(?:me\s+|us\s+|my\s+\w+\s+)?"
+    r"(?:an?|one|some|the|my|\w+'s)?\s*(?:\w+\s+){0,2}?"
+    r"(?:poem|story|song|rap|haiku|limerick|essay|cover letter|letter|doctor'?s note|note"
+    r"|email|e-mail|advert\w*|ad|slogan|code|program|script|tweet|joke|speech)\b"
+    r"|\b(?:can|could|would|will)\s+you\s+(?:please\s+)?write\s+(?:one|it|that|this)\b"
+    r"|\bignore\s+(?:all\s+|any\s+)?(?:your|previous|prior|above|earlier)\s+(?:\w+\s+)?"
+    r"(?:instructions|rules|prompt|documents|guidelines)\b"
+    r"|\bignore\s+(?:all\s+)?the\s+(?:previous\s+|above\s+|clinic\s+|clinic's\s+)?"
+    r"(?:instructions|prompt|documents|materials)\b"
+    r"|\b(?:system|hidden)\s+(?:prompt|instructions|override)\b"
+    r"|\byou\s+are\s+now\b|\bpretend\s+(?:you'?re|you\s+are|to\s+be)\b"
+    r"|" + _YOU + r"act\s+as\b|\brole-?\s?play\b|\bjailbreak\b|\bdeveloper\s+mode\b"
+    r"|\btranslate\b[^.?!]*\b(?:and|then)\s+(?:state|say|write)\b",
+    re.IGNORECASE,
+)
 _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[^\s\[])")
 
@@ -99,6 +121,12 @@ def states_dose(text: str) -> bool:
 def asks_for_promise(question: str) -> bool:
     """A question that asks for a promise, or carries one for kapbot to repeat."""
     return bool(_ASKS_PROMISE.search(question)) or is_promise(question)
+
+
+def asks_for_task(question: str) -> bool:
+    """A request to write something, play a role or drop kapbot's instructions, rather
+    than a question the clinic's materials could answer."""
+    return bool(_ASKS_TASK.search(question))
 
 
 def asks_medical_advice(question: str) -> bool:
