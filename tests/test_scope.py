@@ -19,6 +19,8 @@ from kapbot.scope import other_treatment, uncovered_treatment
         ("does ayahuasca help with depression?", "ayahuasca"),
         ("I read about stellate ganglion blocks for PTSD", "stellate ganglion block"),
         ("my friend did ayahuasca, is it safe?", "ayahuasca"),  # someone else's
+        ("¿Ofrecen terapia con psilocibina?", "psilocybin"),
+        ("¿Cuánto cuesta la terapia electroconvulsiva?", "ECT"),
         ("I did my research. Is TMS covered by insurance?", "TMS"),  # another sentence
     ],
 )

@@ -25,20 +25,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# (name shown to the patient, how patients write it). Acronyms that are also everyday
+# (name shown to the patient, how patients write it, in English and Spanish). Acronyms that are also everyday
 # words or typos ("ect" for "etc") match in capitals only.
 _OTHER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
     for name, pattern in (
-        ("psilocybin", r"(?i:\bpsilocybin\b|\bmagic mushrooms?\b|\bshrooms\b)"),
-        ("MDMA", r"(?i:\bmdma\b|\becstasy\b)"),
+        (
+            "psilocybin",
+            r"(?i:\bpsilo(?:cyb|cib|syb)in[ae]?\b|\bmagic mushrooms?\b|\bshrooms\b|\bhongos m[aá]gicos\b)",
+        ),
+        ("MDMA", r"(?i:\bmdma\b|\becstasy\b|\b[eé]xtasis\b)"),
         ("LSD", r"(?i:\blsd\b)"),
         ("ayahuasca", r"(?i:\bayahuasca\b)"),
         ("DMT", r"(?i:\b(5-meo-)?dmt\b)"),
         ("ibogaine", r"(?i:\biboga(ine)?\b)"),
         ("mescaline", r"(?i:\bmescaline\b|\bpeyote\b)"),
-        ("TMS", r"(?i:\btms\b|\btranscranial magnetic)"),
-        ("ECT", r"\bECT\b|(?i:\belectroconvulsive|\belectroshock|\bshock therapy\b)"),
+        ("TMS", r"(?i:\btms\b|\btranscranial magnetic|\bestimulaci[oó]n magn[eé]tica)"),
+        (
+            "ECT",
+            r"\bECT\b|(?i:\belectroconvulsiv|\belectroshock|\bshock therapy\b|\belectrochoque)",
+        ),
         ("deep brain stimulation", r"(?i:\bdeep brain stimulation\b)|\bDBS\b"),
         ("vagus nerve stimulation", r"(?i:\bvagus nerve stimulation\b)|\bVNS\b"),
         ("stellate ganglion block", r"(?i:\bstellate ganglion\b)|\bSGB\b"),
