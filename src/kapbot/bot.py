@@ -237,6 +237,7 @@ class Bot:
                 query=query,
                 notices=message.notices,
                 safety_rule=safety.rule,
+                decline="task" if task else "other_treatment" if other else "not_covered",
             )
         citations = tuple(
             Citation(

@@ -138,6 +138,10 @@ class Reply:
         query: The standalone query retrieval used (after follow-up rewriting).
         notices: Short notes about the input (e.g. it was truncated).
         safety_rule: Which crisis-check rule or score decided (for review and logs).
+        decline: Why an ``abstain`` reply declined: ``not_covered`` (no passage relevant
+            enough), ``other_treatment`` (about a treatment the materials don't cover) or
+            ``task`` (a request to write something, play a role or drop the
+            instructions: not a content gap). Empty for other kinds.
     """
 
     kind: str
@@ -147,6 +151,7 @@ class Reply:
     query: str = ""
     notices: tuple[str, ...] = ()
     safety_rule: str = ""
+    decline: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in REPLY_KINDS:

@@ -86,9 +86,11 @@ class PatientChat:
         self.journal = journal
 
     def answer(self, question: str, history: list[dict[str, str]]) -> Reply:
-        """Ask the bot; abstentions are recorded as content gaps (crisis messages never)."""
+        """Ask the bot; abstentions are recorded as content gaps (crisis messages never,
+        nor requests to write something or drop the instructions: no document answers
+        those)."""
         reply = self.bot.ask(question, history=history)
-        if reply.kind == "abstain":
+        if reply.kind == "abstain" and reply.decline != "task":
             best = max((p.similarity for p in reply.passages), default=0.0)
             try:
                 self.journal.add_gap(question.strip()[:2000], reply.query, best)
