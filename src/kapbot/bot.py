@@ -68,12 +68,13 @@ TASK_TEXT = (
 )
 
 
-def _abstain_text(task: bool, other_treatment: str | None) -> str:
+def _decline(task: bool, other_treatment: str | None) -> tuple[str, str]:
+    """Why an abstain declines (``Reply.decline``) and what it tells the patient."""
     if task:
-        return TASK_TEXT
+        return "task", TASK_TEXT
     if other_treatment is not None:
-        return OTHER_TREATMENT_TEXT.format(name=other_treatment)
-    return ABSTAIN_TEXT
+        return "other_treatment", OTHER_TREATMENT_TEXT.format(name=other_treatment)
+    return "not_covered", ABSTAIN_TEXT
 
 
 def _valid_history(history: object) -> list[dict[str, str]]:
@@ -230,14 +231,15 @@ class Bot:
         if asks_for_promise(message.text):
             notes.append(RESULTS_VARY)
         if guarded is None or not guarded.cited:
+            decline, decline_text = _decline(task, other)
             return Reply(
                 "abstain",
-                "\n\n".join([*notes, _abstain_text(task, other), *after]),
+                "\n\n".join([*notes, decline_text, *after]),
                 passages=tuple(passages),
                 query=query,
                 notices=message.notices,
                 safety_rule=safety.rule,
-                decline="task" if task else "other_treatment" if other else "not_covered",
+                decline=decline,
             )
         citations = tuple(
             Citation(

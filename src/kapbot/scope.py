@@ -66,9 +66,9 @@ _HISTORY = re.compile(
 )
 
 
-def other_treatment(question: str) -> str | None:
-    """The other treatment ``question`` is about, or None: none named, ketamine named too,
-    or named as the patient's own history."""
+def _named(question: str) -> tuple[str, re.Pattern[str]] | None:
+    """The other treatment ``question`` is about and its pattern, or None: none named,
+    ketamine named too, or named as the patient's own history."""
     if _OWN.search(question):
         return None
     for name, pattern in _OTHER:
@@ -78,8 +78,15 @@ def other_treatment(question: str) -> str | None:
         sentence_start = max(question.rfind(end, 0, match.start()) for end in ".?!;")
         if _HISTORY.search(question[sentence_start + 1 : match.start()]):
             return None
-        return name
+        return name, pattern
     return None
+
+
+def other_treatment(question: str) -> str | None:
+    """The other treatment ``question`` is about, or None: none named, ketamine named too,
+    or named as the patient's own history."""
+    named = _named(question)
+    return named[0] if named else None
 
 
 def uncovered_treatment(question: str, passages: Iterable[str]) -> str | None:
@@ -90,8 +97,8 @@ def uncovered_treatment(question: str, passages: Iterable[str]) -> str | None:
             name ketamine when this message asks about something else).
         passages: The texts retrieved for it.
     """
-    name = other_treatment(question)
-    if name is None:
+    named = _named(question)
+    if named is None:
         return None
-    pattern = dict(_OTHER)[name]
+    name, pattern = named
     return None if any(pattern.search(text) for text in passages) else name
