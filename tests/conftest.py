@@ -36,9 +36,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 def _isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """State never leaks into the project's .kapbot/ or between tests."""
+    """State never leaks into the project's .kapbot/ or between tests.
+
+    Indexes are built with the packaged model alone (``KAPBOT_ADAPT=0``): fitting a
+    model takes minutes. The product's default, a fitted passage model, is built once
+    per session by ``fitted_home_template`` for the tests of it and the eval gate.
+    """
     home = tmp_path_factory.mktemp("kapbot-home")
     monkeypatch.setenv("KAPBOT_HOME", str(home))
+    monkeypatch.setenv("KAPBOT_ADAPT", "0")
     monkeypatch.delenv("KAPBOT_CHROMA_URL", raising=False)
     return home
 
@@ -144,6 +150,22 @@ def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  
         Settings.from_env(home=home, corpus_dir=base / "corpus"), embeddings=embeddings
     ).ingest()
     assert report.ok and len(report.added) == 5
+    return home
+
+
+@pytest.fixture(scope="session")
+def fitted_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ignore[no-untyped-def]
+    """A home folder with the bundled corpus indexed as the product does by default: the
+    passages embedded by a model fitted to them (built once per session, a few minutes)."""
+    from kapbot.ingest import Indexer
+    from kapbot.settings import Settings
+
+    base = tmp_path_factory.mktemp("fitted")
+    shutil.copytree(CORPUS, base / "corpus")
+    home = base / "home"
+    settings = Settings.from_env(home=home, corpus_dir=base / "corpus", adapt=True)
+    report = Indexer.open(settings, embeddings=embeddings).ingest()
+    assert report.ok and len(report.added) == 5, report.errors
     return home
 
 

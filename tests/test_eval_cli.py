@@ -37,10 +37,11 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory, built_home_template: Path) -> Run:
+def full_run(tmp_path_factory: pytest.TempPathFactory, fitted_home_template: Path) -> Run:
+    # The gate is measured on the default product: passages embedded by a fitted model.
     base = tmp_path_factory.mktemp("eval")
     home = base / "home"
-    shutil.copytree(built_home_template, home)
+    shutil.copytree(fitted_home_template, home)
     env = {"KAPBOT_HOME": str(home)}
     report, json_out = base / "report", base / "results.json"
     proc = run_kapbot("eval", "--report", str(report), "--json-out", str(json_out), env=env)

@@ -20,6 +20,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from kapbot.adaptation import STOCK, passage_model
 from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
 from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
 from kapbot.errors import IndexEmptyError
@@ -95,12 +96,15 @@ def _valid_history(history: object) -> list[dict[str, str]]:
 class Bot:
     """Answers patients' questions from the indexed clinic documents.
 
-    Loads the embedding model and opens the index once; :meth:`ask` is safe to call
-    from several threads.
+    Loads the embedding models and opens the index once; :meth:`ask` is safe to call
+    from several threads. A message is embedded once, by the packaged model
+    (``embeddings``), for both the crisis check and the search; the passages were
+    embedded by the model the index names (``model``: the packaged one, or one fitted
+    to the documents, see :mod:`kapbot.adaptation`).
 
     Args:
         settings: Configuration (default: from ``KAPBOT_*`` environment variables).
-        embeddings: An embedding model to share (default: the packaged model).
+        embeddings: The packaged embedding model, already loaded, to share.
         composer: How answers are written (default: extractive, or generative when
             ``settings.llm`` names a chat model).
 
@@ -116,16 +120,20 @@ class Bot:
         embeddings: Embeddings | None = None,
         composer: Composer | None = None,
     ) -> None:
-        from kapbot.embeddings import load_embeddings
+        from kapbot.embeddings import DeferredEmbeddings, load_embeddings
         from kapbot.llm import load_chat_model
 
         self.settings = settings or Settings.from_env()
-        model = embeddings or load_embeddings(self.settings.embed_batch_size)
-        self.embeddings = model
-        self.store = ChunkStore.open(self.settings, model)
+        self.embeddings = embeddings or load_embeddings(self.settings.embed_batch_size)
+        self.store = ChunkStore.open(
+            self.settings, self.embeddings, DeferredEmbeddings(lambda: self.passages)
+        )
+        self.model, self.passages = self._passage_model()
         self.keyword, self.retriever = self._open_keyword()
+        # A fitted model changes how passages are embedded, never how a message is
+        # (kapbot.adaptation): the check stays as calibrated.
         self.crisis = CrisisCheck.load(
-            embed=model.embed_documents, cache_dir=self.settings.home / "cache"
+            embed=self.embeddings.embed_documents, cache_dir=self.settings.home / "cache"
         )
         self.crisis.warm_up()
         # Through the bot, so the weights follow the keyword index after a refresh().
@@ -140,6 +148,13 @@ class Bot:
         # The model and the Chroma client are shared; one retrieval at a time keeps
         # them safe under concurrent callers (each takes milliseconds).
         self._lock = threading.Lock()
+
+    def _passage_model(self) -> tuple[str, Embeddings]:
+        """The name of the model the index's passages were embedded with, and that model."""
+        label = self.store.model_label() or STOCK
+        return label, passage_model(
+            self.settings.models_dir, label, self.embeddings, self.settings.embed_batch_size
+        )
 
     def _open_keyword(self) -> tuple[KeywordIndex, HybridRetriever]:
         if self.store.is_empty():  # a count: keyword_index() lists the ids itself
@@ -158,6 +173,9 @@ class Bot:
         Raises:
             IndexEmptyError: every document was removed.
         """
+        if (self.store.model_label() or STOCK) != self.model:  # `ingest --rebuild` ran
+            with self._lock:
+                self.model, self.passages = self._passage_model()
         with self._lock:
             self.keyword, self.retriever = self._open_keyword()
 

@@ -92,13 +92,24 @@ def _indexer(settings: Settings):  # type: ignore[no-untyped-def]
     default=None,
     help="Seconds to wait if another ingest is running (default: KAPBOT_LOCK_TIMEOUT).",
 )
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Empty the index, fit the embedding model anew to the corpus (unless "
+    "KAPBOT_ADAPT=0) and embed every document again. Restart `kapbot serve` afterwards.",
+)
 @click.pass_obj
 @_friendly_errors
-def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, wait: float | None) -> None:
+def ingest(
+    settings: Settings, paths: tuple[Path, ...], prune: bool, wait: float | None, rebuild: bool
+) -> None:
     """Add or update documents (default: the corpus folder)."""
     if wait is not None:
         settings = settings.with_(lock_timeout=wait)
-    report = _indexer(settings).ingest(list(paths) or None, prune=prune)
+    if rebuild and (paths or prune):
+        raise click.UsageError("--rebuild takes no paths and no --prune: it rebuilds everything.")
+    indexer = _indexer(settings)
+    report = indexer.rebuild() if rebuild else indexer.ingest(list(paths) or None, prune=prune)
     for notice in report.notices:
         click.echo(f"Note: {notice}", err=True)
     for warning in report.warnings:

@@ -483,9 +483,7 @@ def evaluate(
             progress(1)
     anchor_rows: dict[str, dict[str, dict[str, float]]] = {}
     if anchors:
-        plain = plain_langchain_search(
-            corpus_documents(bot.settings.corpus_dir), bot.store.vectorstore.embeddings
-        )
+        plain = plain_langchain_search(corpus_documents(bot.settings.corpus_dir), bot.embeddings)
         anchor_rows["plain_langchain"] = anchor_figures(cases, plain)
         # BM25 alone on kapbot's chunks as written (without the curated questions).
         bm25 = KeywordIndex.build(bot.keyword.docs)

@@ -30,8 +30,9 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import RecordManager, index
 
+from kapbot.adaptation import STOCK, fitting_plan, passage_model
 from kapbot.catalog import Catalog, open_record_manager
-from kapbot.chunking import CHUNK, SENTENCE, document_records
+from kapbot.chunking import CHUNK, QUESTION, SENTENCE, document_records
 from kapbot.corpus import Discovery, discover, source_id, source_path
 from kapbot.errors import IndexBusyError, KapbotError, LoadError
 from kapbot.guardrails import promise_sentences
@@ -135,6 +136,10 @@ class _CountingEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
 
+    def reset(self) -> None:
+        """Load the model afresh on next use (the index's model has changed)."""
+        self._inner = None
+
 
 _SQL_BATCH = 10_000  # keys per record-manager query: SQLite caps one statement's variables
 
@@ -171,11 +176,13 @@ class Indexer:
         records: RecordManager,
         progress: Progress | None = None,
         embedder: _CountingEmbeddings | None = None,
+        passage_embedder: _CountingEmbeddings | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.records = records
         self.embedder = embedder
+        self.passage_embedder = passage_embedder
         self.catalog = Catalog(settings)
         self.progress: Progress = progress or SilentProgress()
 
@@ -186,16 +193,35 @@ class Indexer:
         embeddings: Embeddings | None = None,
         progress: Progress | None = None,
     ) -> Indexer:
+        """Open the index for changes.
+
+        Args:
+            settings: Configuration.
+            embeddings: The packaged model, already loaded, to share (default: loaded
+                when first needed). Passages are embedded by the model the index was
+                built with, fitted to the documents of its first build when
+                ``settings.adapt`` is on (:mod:`kapbot.adaptation`).
+            progress: Where to report progress.
+        """
         from kapbot.embeddings import load_embeddings
 
         progress = progress or SilentProgress()
+        opened: list[ChunkStore] = []
 
-        def model() -> Embeddings:
+        def packaged() -> Embeddings:
             return embeddings or load_embeddings(settings.embed_batch_size)
 
-        embedder = _CountingEmbeddings(model, progress, settings.embed_window)
-        store = ChunkStore.open(settings, embedder)
-        return cls(settings, store, open_record_manager(settings), progress, embedder)
+        def passages() -> Embeddings:
+            label = opened[0].model_label()
+            return passage_model(settings.models_dir, label, packaged(), settings.embed_batch_size)
+
+        embedder = _CountingEmbeddings(packaged, progress, settings.embed_window)
+        passage_embedder = _CountingEmbeddings(passages, progress, settings.embed_window)
+        store = ChunkStore.open(settings, embedder, passage_embedder)
+        opened.append(store)
+        return cls(
+            settings, store, open_record_manager(settings), progress, embedder, passage_embedder
+        )
 
     def __enter__(self) -> Indexer:
         return self
@@ -264,12 +290,16 @@ class Indexer:
             loaded.append((source, records))
         return loaded
 
-    def ingest(self, paths: Sequence[Path] | None = None, *, prune: bool = False) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path] | None = None, *, prune: bool = False, rebuild: bool = False
+    ) -> IngestReport:
         """Bring the index in line with the files under ``paths`` (default: the corpus).
 
         Args:
             paths: Files and folders to ingest.
             prune: Also remove indexed documents that are gone from the given folders.
+            rebuild: First empty the index, so that the embedding model is chosen (and
+                fitted) anew and every document is embedded again; see :meth:`rebuild`.
 
         Returns:
             What changed; ``report.errors`` lists files that could not be ingested
@@ -279,8 +309,13 @@ class Indexer:
         found = discover(paths)
         report = IngestReport(errors=list(found.errors), notices=list(found.notices))
         loaded = self._load(found, report)
+        if rebuild and not loaded:
+            raise KapbotError("Nothing to rebuild the index from: no document could be loaded.")
         with self.locked():
+            if rebuild:
+                self._empty()
             self._forget_records_without_vectors()
+            self._use_model(loaded, report)
             before = set(self.store.ids())
             records: list[Document] = []
             for source, doc_records in loaded:
@@ -295,10 +330,7 @@ class Indexer:
                 records += doc_records
             known = known_keys(self.records, [r.id or "" for r in records])
             self.progress.start(sum(not k for k in known), "Embedding")
-            if self.embedder is not None:
-                self.embedder.plan(
-                    [r.page_content for r, k in zip(records, known, strict=True) if not k]
-                )
+            self._plan([r for r, k in zip(records, known, strict=True) if not k])
             try:
                 index(
                     records,
@@ -311,8 +343,7 @@ class Indexer:
                 )
             finally:
                 self.progress.close()
-                if self.embedder is not None:
-                    self.embedder.plan([])
+                self._plan([])
             if prune:
                 seen = {source for source, _ in loaded} | {
                     source_id(Path(e.path), self.settings.corpus_dir) for e in report.errors
@@ -333,6 +364,72 @@ class Indexer:
             self.catalog.ensure(report.skipped)
             self.sync_keyword()
         return report
+
+    def rebuild(self) -> IngestReport:
+        """Empty the index and ingest again every document it held (and the corpus
+        folder), fitting the embedding model anew to them (``settings.adapt``).
+
+        The documents' files are the source of truth, so nothing is lost; while it runs,
+        the index is incomplete.
+        """
+        corpus = self.settings.corpus_dir
+        indexed = [source_path(s, corpus) for s in self.store.source_stats()]
+        outside = [p for p in indexed if p.exists() and not p.resolve().is_relative_to(corpus)]
+        return self.ingest([corpus, *outside], rebuild=True)
+
+    def _empty(self) -> None:
+        self.store.delete(sorted(self.store.ids(kind=None)))
+        delete_keys(self.records, self.records.list_keys())
+
+    def _plan(self, records: list[Document]) -> None:
+        """Tell each model which texts it is about to be asked for (passages go to the
+        passage model, everything else to the packaged one)."""
+        passages = [r.page_content for r in records if r.metadata.get("kind") == CHUNK]
+        others = [r.page_content for r in records if r.metadata.get("kind") != CHUNK]
+        if self.passage_embedder is not None:
+            self.passage_embedder.plan(passages)
+        if self.embedder is not None:
+            self.embedder.plan(others)
+
+    def _use_model(self, loaded: list[tuple[str, list[Document]]], report: IngestReport) -> None:
+        """On a first build (an empty index), choose the model that embeds the passages:
+        one fitted to these documents (``settings.adapt``), or the packaged one."""
+        if not all(self.store.is_empty(kind) for kind in (CHUNK, SENTENCE, QUESTION)):
+            return
+        chosen = STOCK
+        if self.settings.adapt:
+            chunks = [r for _, rs in loaded for r in rs if r.metadata.get("kind") == CHUNK]
+            chosen = self._fit(chunks, report)
+        if chosen != self.store.model_label():
+            self.store.set_model_label(chosen)
+            if self.passage_embedder is not None:
+                self.passage_embedder.reset()
+
+    def _fit(self, chunks: list[Document], report: IngestReport) -> str:
+        plan = fitting_plan(chunks, limit=self.settings.adapt_pairs)
+        if plan is None:
+            report.notices.append(
+                "Too little text to fit the embedding model to; using the packaged model."
+            )
+            return STOCK
+        folder = self.settings.models_dir / plan.name
+        if folder.is_dir():
+            report.notices.append(
+                f"Embedding model: {plan.name} (already fitted to these documents)."
+            )
+            return plan.name
+        from kapbot.embeddings import fit_model
+
+        self.progress.start(plan.size, "Fitting the model to the documents")
+        try:
+            fit_model(plan.steps, folder, progress=self.progress.advance)
+        finally:
+            self.progress.close()
+        report.notices.append(
+            f"Embedding model: {plan.name}, fitted to these documents "
+            f"({plan.pairs} pairs, {len(plan.steps)} steps)."
+        )
+        return plan.name
 
     def _under(self, source: str, folders: list[Path]) -> bool:
         path = source_path(source, self.settings.corpus_dir).resolve()

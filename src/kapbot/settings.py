@@ -43,6 +43,11 @@ class Settings:
         collection: Chroma collection name.
         chunk_max_chars: Upper bound for a chunk; a longer single sentence stays whole.
         chunk_min_chars: Chunks shorter than this are merged with a neighbour in the section.
+        adapt: Fit a copy of the embedding model to the documents, as the passage
+            encoder, on the first build of an index (see :mod:`kapbot.adaptation`); off
+            means the packaged model embeds everything.
+        adapt_pairs: At most this many training pairs for fitting (bounds its time: about
+            a minute per 100 pairs on two cores).
         embed_batch_size: Texts per call to the embedding model.
         index_batch_size: Chunks per write batch of the indexing API.
         embed_window: Texts embedded together ahead of the write batches; the model sorts
@@ -90,6 +95,8 @@ class Settings:
     collection: str = "kapbot"
     chunk_max_chars: int = 1200
     chunk_min_chars: int = 250
+    adapt: bool = True
+    adapt_pairs: int = 1000
     embed_batch_size: int = 64
     index_batch_size: int = 256
     embed_window: int = 4096
@@ -125,6 +132,7 @@ class Settings:
                 f"chunk_max_chars ({self.chunk_max_chars})"
             )
         for name in (
+            "adapt_pairs",
             "embed_batch_size",
             "index_batch_size",
             "embed_window",
@@ -178,6 +186,11 @@ class Settings:
         return self.home / "chroma"
 
     @property
+    def models_dir(self) -> Path:
+        """Embedding models fitted to the documents (:mod:`kapbot.adaptation`)."""
+        return self.home / "models"
+
+    @property
     def records_db(self) -> Path:
         return self.home / "records.sqlite"
 
@@ -212,6 +225,8 @@ _TYPES: dict[str, type] = {
     "collection": str,
     "chunk_max_chars": int,
     "chunk_min_chars": int,
+    "adapt": bool,
+    "adapt_pairs": int,
     "embed_batch_size": int,
     "index_batch_size": int,
     "embed_window": int,
@@ -242,11 +257,23 @@ _TYPES: dict[str, type] = {
 }
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in _TRUE | _FALSE:
+        return raw.lower() in _TRUE
+    raise ValueError(f"expected one of {', '.join(sorted(_TRUE | _FALSE))}")
+
+
 def _convert(name: str, raw: str) -> Any:
     kind = _TYPES[name]
     try:
         if kind is Path:
             return Path(raw).expanduser().resolve()
+        if kind is bool:
+            return _boolean(raw)
 
         return kind(raw)
     except ValueError as exc:

@@ -106,8 +106,16 @@ class ChunkStore:
         self.label = label
 
     @classmethod
-    def open(cls, settings: Settings, embeddings: Embeddings) -> ChunkStore:
+    def open(
+        cls, settings: Settings, embeddings: Embeddings, passages: Embeddings | None = None
+    ) -> ChunkStore:
         """Connect to the configured Chroma and get or create the collections.
+
+        Args:
+            settings: Where the index is.
+            embeddings: The model that embeds queries, sentences and curated questions.
+            passages: The model that embeds passages (default: ``embeddings``); its
+                ``embed_query`` must be ``embeddings``' (see :mod:`kapbot.adaptation`).
 
         Raises:
             IndexUnavailableError: the server cannot be reached or the folder cannot be used.
@@ -131,7 +139,7 @@ class ChunkStore:
                 client = chromadb.PersistentClient(
                     path=str(settings.chroma_dir), settings=chroma_settings
                 )
-            collections = _collections(client, settings.collection, embeddings, _HNSW)
+            collections = _collections(client, settings.collection, embeddings, _HNSW, passages)
             store = cls(collections, settings.store_label)
             store._split_old_layout()
         except (ValueError, OSError, chromadb.errors.ChromaError) as exc:
@@ -176,6 +184,26 @@ class ChunkStore:
                     f"The Chroma index at {self.label} is unreachable while trying to {what}: {exc}"
                 ) from exc
             raise
+
+    def model_label(self) -> str | None:
+        """The name of the embedding model the index's vectors came from (None when the
+        index predates fitted models: the packaged model)."""
+        chroma = self.vectorstore.stores[CHUNK]
+        # Asked afresh: another process may have rebuilt the index since this one opened it.
+        fresh = self._call(
+            "read the index's model",
+            chroma._client.get_collection,  # type: ignore[attr-defined]
+            self._collection(CHUNK).name,
+        )
+        meta = fresh.metadata
+        value = (meta or {}).get(MODEL_KEY)
+        return str(value) if value else None
+
+    def set_model_label(self, label: str) -> None:
+        """Record which embedding model the index's vectors come from."""
+        collection = self._collection(CHUNK)
+        meta = {**(collection.metadata or {}), MODEL_KEY: label}
+        self._call("record the index's model", collection.modify, metadata=meta)
 
     def count(self, kind: str = CHUNK) -> int:
         """Number of chunks (passages), or of the records of another ``kind``."""
@@ -301,13 +329,18 @@ class ChunkStore:
         ]
 
 
+MODEL_KEY = "kapbot_model"  # collection metadata: the embedding model of the vectors
 # A wider HNSW search than Chroma's default 100 candidates: the sentence search asks for 40
 # neighbours, and at ef 100 an occasional right sentence was missed (measured on evals/).
 _HNSW = {"space": "cosine", "ef_search": 200}
 
 
 def _collections(
-    client: Any, base: str, embeddings: Embeddings, hnsw: dict[str, Any] | None = None
+    client: Any,
+    base: str,
+    embeddings: Embeddings,
+    hnsw: dict[str, Any] | None = None,
+    passages: Embeddings | None = None,
 ) -> _ByKind:
     from langchain_chroma import Chroma
 
@@ -317,7 +350,7 @@ def _collections(
             kind: Chroma(
                 client=client,
                 collection_name=name,
-                embedding_function=embeddings,
+                embedding_function=passages if kind == CHUNK and passages else embeddings,
                 collection_configuration=configuration,
             )
             for kind, name in collection_names(base).items()

@@ -1,0 +1,278 @@
+"""The passage model fitted to the documents: pure pair-building, and (integration) the
+index built with it, reused, refused when missing, and rebuilt."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from langchain_core.documents import Document
+
+from kapbot.adaptation import (
+    MIN_PAIRS,
+    STOCK,
+    Pair,
+    fitting_plan,
+    model_folder,
+    model_name,
+    training_batches,
+    training_pairs,
+)
+from kapbot.settings import Settings
+from tests.conftest import CORPUS, run_kapbot
+
+LONG = "This sentence is long enough to be a training query on its own."
+
+
+def _chunk(cid: str, heading: str, sentences: list[str]) -> Document:
+    return Document(id=cid, page_content=f"## {heading}\n\n" + " ".join(sentences))
+
+
+# -- pure: pairs, batches, names -------------------------------------------------------
+
+
+def test_pairs_are_the_heading_and_each_long_sentence_of_a_passage() -> None:
+    chunk = _chunk(
+        "c1", "What does it cost?", ["Too short.", LONG, "Prices vary a great deal by region."]
+    )
+    pairs = training_pairs([chunk], limit=100)
+    assert [p.query for p in pairs] == [
+        "What does it cost?",
+        LONG,
+        "Prices vary a great deal by region.",
+    ]
+    assert {p.group for p in pairs} == {"c1"}
+
+
+def test_the_query_is_usually_taken_out_of_its_passage() -> None:
+    sentences = [f"Sentence number {n} about this topic is long enough." for n in range(4)]
+    chunks = [_chunk(f"c{i}", f"Topic {i}", sentences) for i in range(40)]
+    texts = {c.id: c.page_content for c in chunks}
+    pairs = training_pairs(chunks, limit=1000)
+    assert len(pairs) == 40 * 5
+    removed = [p for p in pairs if p.query not in p.passage]
+    assert 0.8 < len(removed) / len(pairs) < 0.97  # about 90%, not all
+    for pair in removed:
+        assert pair.passage == texts[pair.group].replace(pair.query, "")
+
+
+def test_pairs_are_deterministic_and_limited() -> None:
+    chunks = [_chunk(f"c{i}", f"Topic {i}", [f"{LONG} ({i})"] * 3) for i in range(50)]
+    first = training_pairs(chunks, limit=30)
+    assert len(first) == 30
+    assert first == training_pairs(chunks, limit=30)
+    assert training_pairs(chunks, limit=30, seed=1) != first
+
+
+def test_a_batch_holds_one_pair_per_passage() -> None:
+    pairs = [Pair(f"q{i}-{j}", f"passage {i}", f"g{i}") for i in range(10) for j in range(3)]
+    batches = training_batches(pairs, size=8)
+    assert batches == training_batches(pairs, size=8)
+    for batch in batches:
+        assert 4 <= len(batch) <= 8
+        assert len({p.group for p in batch}) == len(batch)
+    # room for every group in a batch: each pass takes one pair of each, nothing is left out
+    assert [len(b) for b in training_batches(pairs, size=10)] == [10, 10, 10]
+
+
+def test_batches_too_small_to_learn_from_are_left_out() -> None:
+    pairs = [Pair(f"q{j}", "the one passage", "g") for j in range(10)]
+    assert training_batches(pairs, size=8) == []  # a batch of one has no negatives
+
+
+def test_the_name_follows_the_pairs() -> None:
+    a = [Pair("q", "p", "g")]
+    assert model_name(a) == model_name(list(a))
+    assert model_name(a).startswith("fitted-")
+    assert model_name(a) != model_name([Pair("q", "p2", "g")])
+
+
+def test_too_little_text_is_not_fitted() -> None:
+    few = [_chunk(f"c{i}", f"T{i}", [LONG]) for i in range(MIN_PAIRS // 2 - 1)]
+    assert fitting_plan(few, limit=1000) is None
+    many = [_chunk(f"c{i}", f"T{i}", [LONG]) for i in range(MIN_PAIRS)]
+    plan = fitting_plan(many, limit=1000)
+    assert plan is not None and plan.pairs == 2 * MIN_PAIRS
+    assert plan.size == sum(len(step) for step in plan.steps) >= plan.pairs
+
+
+def test_the_packaged_model_has_no_folder(tmp_path: Path) -> None:
+    assert model_folder(tmp_path, STOCK) is None
+    assert model_folder(tmp_path, None) is None
+    assert model_folder(tmp_path, "fitted-abc") == tmp_path / "fitted-abc"
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("0", False), ("false", False), ("yes", True), ("1", True)]
+)
+def test_adapt_setting(raw: str, value: bool) -> None:
+    assert Settings.from_env({"KAPBOT_ADAPT": raw}).adapt is value
+
+
+def test_a_bad_adapt_setting_says_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match="KAPBOT_ADAPT='maybe'"):
+        Settings.from_env({"KAPBOT_ADAPT": "maybe"})
+
+
+# -- integration: the real model, real Chroma ------------------------------------------
+
+
+@pytest.fixture
+def fitted(fitted_home_template: Path, tmp_path: Path) -> Settings:
+    """Settings of a private copy of the fitted index and of the corpus."""
+    home = tmp_path / "home"
+    shutil.copytree(fitted_home_template, home)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    return Settings.from_env(home=home, corpus_dir=corpus, adapt=True)
+
+
+def _vectors(store, kind: str, n: int = 3):  # type: ignore[no-untyped-def]
+    got = store._collection(kind).get(limit=n, include=["documents", "embeddings"])
+    return got["documents"], np.asarray(got["embeddings"])
+
+
+@pytest.mark.integration
+def test_passages_get_fitted_vectors_and_messages_the_packaged_model(
+    fitted: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    from kapbot import Bot
+    from kapbot.embeddings import load_embeddings
+
+    settings = fitted
+    bot = Bot(settings, embeddings=embeddings)
+    assert bot.model.startswith("fitted-")
+    assert (settings.models_dir / bot.model / "modules.json").is_file()
+
+    fitted = load_embeddings(settings.embed_batch_size, settings.models_dir / bot.model)
+    texts, stored = _vectors(bot.store, "chunk")
+    assert np.allclose(stored, fitted.embed_documents(texts), atol=1e-4)
+    assert not np.allclose(stored, embeddings.embed_documents(texts), atol=1e-2)
+    texts, stored = _vectors(bot.store, "sentence")
+    assert np.allclose(stored, embeddings.embed_documents(texts), atol=1e-4)
+    question = "what does an IV infusion cost"
+    assert np.allclose(bot.store.embed_query(question), embeddings.embed_query(question))
+
+    reply = bot.ask("How is KAP different from an IV ketamine infusion?")
+    assert reply.kind == "answer" and reply.citations
+    assert bot.ask("i want to kill myself").kind == "crisis"
+
+
+@pytest.mark.integration
+def test_ingesting_again_reuses_the_model_and_new_documents_get_it(
+    fitted: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    from kapbot.embeddings import load_embeddings
+    from kapbot.ingest import Indexer
+
+    settings = fitted
+    indexer = Indexer.open(settings, embeddings=embeddings)
+    label = indexer.store.model_label()
+    again = indexer.ingest()
+    assert again.skipped and not again.added and again.chunks_added == 0
+    assert not any("fitted" in n for n in again.notices)  # not fitted again
+    assert indexer.store.model_label() == label
+
+    new = settings.corpus_dir / "parking.md"
+    new.write_text(
+        "# Parking\n\nVisitors may park in the garage beside the clinic entrance. "
+        "The first two hours of parking are free for patients with a validated ticket.\n",
+        encoding="utf-8",
+    )
+    report = indexer.ingest([new])
+    assert [Path(a).name for a in report.added] == ["parking.md"]
+    assert indexer.store.model_label() == label
+    ids = indexer.store.ids_for_source(report.added[0], kind="chunk")
+    assert ids
+    got = indexer.store._collection("chunk").get(ids=ids, include=["documents", "embeddings"])
+    fitted = load_embeddings(settings.embed_batch_size, settings.models_dir / str(label))
+    assert np.allclose(got["embeddings"], fitted.embed_documents(got["documents"]), atol=1e-4)
+
+
+@pytest.mark.integration
+def test_a_missing_model_folder_is_a_clear_error(fitted: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from kapbot import Bot
+    from kapbot.errors import IndexUnavailableError
+
+    settings = fitted
+    shutil.rmtree(settings.models_dir)
+    with pytest.raises(IndexUnavailableError, match="kapbot ingest --rebuild"):
+        Bot(settings, embeddings=embeddings)
+    env = {"KAPBOT_HOME": str(settings.home), "KAPBOT_CORPUS_DIR": str(settings.corpus_dir)}
+    proc = run_kapbot("ask", "what is KAP?", env=env)
+    assert proc.returncode != 0
+    assert "kapbot ingest --rebuild" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.integration
+def test_rebuild_embeds_everything_with_the_chosen_model_and_a_bot_follows(
+    fitted: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    from kapbot import Bot
+    from kapbot.ingest import Indexer
+
+    bot = Bot(fitted, embeddings=embeddings)
+    assert bot.model != STOCK
+    # Back to the packaged model (no fitting, so the test is quick).
+    report = Indexer.open(fitted.with_(adapt=False), embeddings=embeddings).rebuild()
+    assert len(report.added) == 5 and report.ok
+    bot.refresh()
+    assert bot.model == STOCK
+    texts, stored = _vectors(bot.store, "chunk")
+    assert np.allclose(stored, embeddings.embed_documents(texts), atol=1e-4)
+    assert bot.store.count() == 76
+    assert bot.ask("How is KAP different from an IV ketamine infusion?").kind == "answer"
+
+
+@pytest.mark.integration
+def test_the_rebuild_command(fitted: Settings) -> None:
+    env = {
+        "KAPBOT_HOME": str(fitted.home),
+        "KAPBOT_CORPUS_DIR": str(fitted.corpus_dir),
+        "KAPBOT_ADAPT": "0",
+    }
+    proc = run_kapbot("ingest", "--rebuild", "corpus", env=env)
+    assert proc.returncode == 2 and "takes no paths" in proc.stderr
+    proc = run_kapbot("ingest", "--rebuild", env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "5 added" in proc.stdout
+    proc = run_kapbot("ask", "--json", input='{"question": "what is KAP?"}\n', env=env)
+    assert proc.returncode == 0 and '"kind": "answer"' in proc.stdout, proc.stderr[-2000:]
+
+
+@pytest.mark.integration
+def test_a_tiny_first_build_keeps_the_packaged_model(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from kapbot.ingest import Indexer
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.md").write_text(f"# One\n\n{LONG}\n", encoding="utf-8")
+    settings = Settings.from_env(home=tmp_path / "home", corpus_dir=corpus, adapt=True)
+    indexer = Indexer.open(settings, embeddings=embeddings)
+    report = indexer.ingest()
+    assert [Path(a).name for a in report.added] == ["one.md"]
+    assert indexer.store.model_label() == STOCK
+    assert any("Too little text" in n for n in report.notices)
+    assert not settings.models_dir.exists()
+
+
+@pytest.mark.integration
+def test_fitting_writes_a_complete_loadable_model(tmp_path: Path) -> None:
+    from kapbot.embeddings import fit_model, load_embeddings
+
+    steps = [
+        [
+            (f"question about topic {i}", f"A passage that explains topic {i} in detail.")
+            for i in range(4)
+        ]
+    ] * 2
+    seen: list[int] = []
+    folder = tmp_path / "models" / "fitted-test"
+    fit_model(steps, folder, progress=seen.append)
+    assert seen == [4, 4]
+    assert (folder / "modules.json").is_file()
+    assert not folder.with_name("fitted-test.partial").exists()
+    vector = load_embeddings(8, folder).embed_query("topic 1")
+    assert len(vector) == 384 and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
