@@ -183,6 +183,7 @@ class Indexer:
         self.records = records
         self.embedder = embedder
         self.passage_embedder = passage_embedder
+        self._fitted: bool | None = None  # whether the index names a fitted passage model
         self.catalog = Catalog(settings)
         self.progress: Progress = progress or SilentProgress()
 
@@ -203,25 +204,30 @@ class Indexer:
                 ``settings.adapt`` is on (:mod:`kapbot.adaptation`).
             progress: Where to report progress.
         """
-        from kapbot.embeddings import load_embeddings
+        from kapbot.embeddings import DeferredEmbeddings, load_embeddings
 
         progress = progress or SilentProgress()
-        opened: list[ChunkStore] = []
+        opened: list[Indexer] = []
 
         def packaged() -> Embeddings:
             return embeddings or load_embeddings(settings.embed_batch_size)
 
         def passages() -> Embeddings:
-            label = opened[0].model_label()
+            label = opened[0].store.model_label()
             return passage_model(settings.models_dir, label, packaged(), settings.embed_batch_size)
 
         embedder = _CountingEmbeddings(packaged, progress, settings.embed_window)
         passage_embedder = _CountingEmbeddings(passages, progress, settings.embed_window)
-        store = ChunkStore.open(settings, embedder, passage_embedder)
-        opened.append(store)
-        return cls(
+        # Passages go to the fitted model's embedder, or with everything else to the
+        # packaged model's when the index has no fitted model (a text is embedded once).
+        store = ChunkStore.open(
+            settings, embedder, DeferredEmbeddings(lambda: opened[0].passage_side)
+        )
+        indexer = cls(
             settings, store, open_record_manager(settings), progress, embedder, passage_embedder
         )
+        opened.append(indexer)
+        return indexer
 
     def __enter__(self) -> Indexer:
         return self
@@ -381,15 +387,27 @@ class Indexer:
         self.store.delete(sorted(self.store.ids(kind=None)))
         delete_keys(self.records, self.records.list_keys())
 
+    @property
+    def passage_side(self) -> Embeddings:
+        """What embeds passages: the fitted model's embedder, or the packaged model's."""
+        if self._fitted is None:
+            self._fitted = (self.store.model_label() or STOCK) != STOCK
+        chosen = self.passage_embedder if self._fitted else self.embedder
+        if chosen is None:
+            raise RuntimeError("this Indexer was opened without embedders")
+        return chosen
+
     def _plan(self, records: list[Document]) -> None:
-        """Tell each model which texts it is about to be asked for (passages go to the
-        passage model, everything else to the packaged one)."""
-        passages = [r.page_content for r in records if r.metadata.get("kind") == CHUNK]
-        others = [r.page_content for r in records if r.metadata.get("kind") != CHUNK]
-        if self.passage_embedder is not None:
-            self.passage_embedder.plan(passages)
-        if self.embedder is not None:
-            self.embedder.plan(others)
+        """Tell each embedder which texts it is about to be asked for, in order."""
+        texts = [r.page_content for r in records]
+        if self.embedder is None or self.passage_embedder is None:
+            return
+        if self.passage_side is self.embedder:
+            self.embedder.plan(texts)
+            return
+        kinds = [r.metadata.get("kind") for r in records]
+        self.passage_embedder.plan([t for t, k in zip(texts, kinds, strict=True) if k == CHUNK])
+        self.embedder.plan([t for t, k in zip(texts, kinds, strict=True) if k != CHUNK])
 
     def _use_model(self, loaded: list[tuple[str, list[Document]]], report: IngestReport) -> None:
         """On a first build (an empty index), choose the model that embeds the passages:
@@ -404,6 +422,7 @@ class Indexer:
             self.store.set_model_label(chosen)
             if self.passage_embedder is not None:
                 self.passage_embedder.reset()
+        self._fitted = chosen != STOCK
 
     def _fit(self, chunks: list[Document], report: IngestReport) -> str:
         plan = fitting_plan(chunks, limit=self.settings.adapt_pairs)

@@ -289,7 +289,9 @@ class Admin:
         self.bot = bot
         self.journal = journal
         self.settings = settings
-        self.indexer = Indexer.open(settings, embeddings=bot.embeddings)
+        # No fitting inside a web request (minutes): an index emptied and refilled here
+        # gets the packaged model; `kapbot ingest --rebuild` fits one.
+        self.indexer = Indexer.open(settings.with_(adapt=False), embeddings=bot.embeddings)
 
     @staticmethod
     def check(request: gr.Request | None) -> None:
