@@ -146,9 +146,9 @@ def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  
     base = tmp_path_factory.mktemp("template")
     shutil.copytree(CORPUS, base / "corpus")
     home = base / "home"
-    report = Indexer.open(
-        Settings.from_env(home=home, corpus_dir=base / "corpus"), embeddings=embeddings
-    ).ingest()
+    # adapt=False here: a session fixture is set up before the autouse KAPBOT_ADAPT=0.
+    settings = Settings.from_env(home=home, corpus_dir=base / "corpus", adapt=False)
+    report = Indexer.open(settings, embeddings=embeddings).ingest()
     assert report.ok and len(report.added) == 5
     return home
 
