@@ -12,8 +12,9 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from langchain_core.documents import Document
@@ -139,7 +140,9 @@ class ChunkStore:
                 client = chromadb.PersistentClient(
                     path=str(settings.chroma_dir), settings=chroma_settings
                 )
-            collections = _collections(client, settings.collection, embeddings, _HNSW, passages)
+            collections = _retry_locked(
+                lambda: _collections(client, settings.collection, embeddings, _HNSW, passages)
+            )
             store = cls(collections, settings.store_label)
             store._split_old_layout()
         except (ValueError, OSError, chromadb.errors.ChromaError) as exc:
@@ -203,7 +206,9 @@ class ChunkStore:
         """Record which embedding model the index's vectors come from."""
         collection = self._collection(CHUNK)
         meta = {**(collection.metadata or {}), MODEL_KEY: label}
-        self._call("record the index's model", collection.modify, metadata=meta)
+        _retry_locked(
+            lambda: self._call("record the index's model", collection.modify, metadata=meta)
+        )
 
     def count(self, kind: str = CHUNK) -> int:
         """Number of chunks (passages), or of the records of another ``kind``."""
@@ -329,6 +334,7 @@ class ChunkStore:
         ]
 
 
+_T = TypeVar("_T")
 MODEL_KEY = "kapbot_model"  # collection metadata: the embedding model of the vectors
 # A wider HNSW search than Chroma's default 100 candidates: the sentence search asks for 40
 # neighbours, and at ef 100 an occasional right sentence was missed (measured on evals/).
@@ -356,6 +362,19 @@ def _collections(
             for kind, name in collection_names(base).items()
         }
     )
+
+
+def _retry_locked(fn: Callable[[], _T], attempts: int = 20, wait: float = 0.5) -> _T:
+    """``fn()``, tried again while another process holds the embedded store's SQLite
+    database (an ingest recording its model while this one opens the collections)."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:
+            if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def _is_connection_error(exc: BaseException) -> bool:
