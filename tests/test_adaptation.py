@@ -58,6 +58,19 @@ def test_the_query_is_usually_taken_out_of_its_passage() -> None:
         assert pair.passage == texts[pair.group].replace(pair.query, "")
 
 
+def test_a_curated_question_is_paired_with_its_whole_passage() -> None:
+    chunk = _chunk("c1", "Cost", [LONG])
+    asked = Document(
+        id="q1", page_content="how much is it?", metadata={"kind": "question", "parent": "c1"}
+    )
+    stray = Document(
+        id="q2", page_content="where do I park?", metadata={"kind": "question", "parent": "gone"}
+    )
+    pairs = training_pairs([chunk], limit=100, questions=[asked, stray])
+    assert Pair("how much is it?", chunk.page_content, "c1") in pairs
+    assert all(p.query != "where do I park?" for p in pairs)  # its passage is not indexed
+
+
 def test_pairs_are_deterministic_and_limited() -> None:
     chunks = [_chunk(f"c{i}", f"Topic {i}", [f"{LONG} ({i})"] * 3) for i in range(50)]
     first = training_pairs(chunks, limit=30)
@@ -224,6 +237,34 @@ def test_rebuild_embeds_everything_with_the_chosen_model_and_a_bot_follows(
     assert np.allclose(stored, embeddings.embed_documents(texts), atol=1e-4)
     assert bot.store.count() == 76
     assert bot.ask("How is KAP different from an IV ketamine infusion?").kind == "answer"
+
+
+@pytest.mark.integration
+def test_an_indexer_follows_a_rebuild_made_by_another_process(fitted: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """The admin page's Indexer lives as long as the server; a `kapbot ingest --rebuild`
+    run meanwhile changes the model, and the next document must be embedded with it."""
+    from kapbot.ingest import Indexer
+
+    long_lived = Indexer.open(fitted, embeddings=embeddings)
+    hours = fitted.corpus_dir / "hours.md"
+    hours.write_text(
+        "# Hours\n\nThe clinic is open on weekdays from nine in the morning until five in "
+        "the afternoon, and closed on public holidays.\n",
+        encoding="utf-8",
+    )
+    assert long_lived.ingest([hours]).added  # embedded with the fitted model
+    Indexer.open(fitted.with_(adapt=False), embeddings=embeddings).rebuild()
+    new = fitted.corpus_dir / "parking.md"
+    new.write_text(
+        "# Parking\n\nVisitors may park in the garage beside the clinic entrance. "
+        "The first two hours of parking are free for patients with a validated ticket.\n",
+        encoding="utf-8",
+    )
+    report = long_lived.ingest([new])
+    assert [Path(a).name for a in report.added] == ["parking.md"]
+    ids = long_lived.store.ids_for_source(report.added[0], kind="chunk")
+    got = long_lived.store._collection("chunk").get(ids=ids, include=["documents", "embeddings"])
+    assert np.allclose(got["embeddings"], embeddings.embed_documents(got["documents"]), atol=1e-4)
 
 
 @pytest.mark.integration

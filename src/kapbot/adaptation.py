@@ -3,11 +3,13 @@
 all-MiniLM-L6-v2 was trained on general web text; it places the clinic's passages less
 sharply than it could for the questions patients ask about them. Before the first build
 of an index, kapbot fine-tunes a copy of the packaged model as a *passage* encoder, on
-pairs taken from the documents being indexed (no questions, no labels, nothing
+pairs taken from the documents being indexed (no evaluation question, nothing
 downloaded): each sentence is paired with the passage it came from, usually with the
-sentence itself taken out (the inverse cloze task), and each section heading with its
-passage. The sentence is embedded by the packaged model, unchanged, and training moves
-the passage's vector towards it and away from the other passages of the batch.
+sentence itself taken out (the inverse cloze task), each section heading with its
+passage, and each curated question of a document's front matter (the patient questions
+the content team wrote for it) with the passage that holds its quote. The query side is
+embedded by the packaged model, unchanged, and training moves the passage's vector
+towards it and away from the other passages of the batch.
 
 Only passages get the fitted vectors. A message, the sentence records and the curated
 questions are still embedded by the packaged model, so each message is embedded once,
@@ -44,7 +46,9 @@ from kapbot.chunking import body_of, split_sentences
 from kapbot.errors import IndexUnavailableError
 
 STOCK = "stock"  # the packaged model, as shipped
-RECIPE = "passages-ict-1"  # change when the pairs or the training change: names a new model
+RECIPE = (
+    "passages-ict-questions-1"  # change when the pairs or the training change: names a new model
+)
 MIN_PAIRS = 64  # fewer pairs than this teach nothing reliable; the packaged model is used
 _MIN_SENTENCE_CHARS = 30  # shorter "sentences" are list fragments and labels
 _DROP = 0.9  # how often the query sentence is taken out of its passage
@@ -74,13 +78,27 @@ def _heading(text: str) -> str | None:
     return first.lstrip("#").strip() if first.startswith("#") else None
 
 
-def training_pairs(chunks: Sequence[Document], *, limit: int, seed: int = 0) -> list[Pair]:
+def training_pairs(
+    chunks: Sequence[Document],
+    *,
+    limit: int,
+    seed: int = 0,
+    questions: Sequence[Document] = (),
+) -> list[Pair]:
     """Pairs for fitting the model to these passages, at most ``limit`` of them.
+
+    ``questions`` are curated question records (``metadata["parent"]`` names the chunk
+    that answers them): each is paired with its whole passage.
 
     Deterministic: the same chunks, limit and seed give the same pairs.
     """
     rng = random.Random(seed)
     pairs: list[Pair] = []
+    by_id = {chunk.id: chunk for chunk in chunks if chunk.id}
+    for question in questions:
+        parent = by_id.get(str(question.metadata.get("parent", "")))
+        if parent is not None:
+            pairs.append(Pair(question.page_content, parent.page_content, parent.id or ""))
     for chunk in chunks:
         text = chunk.page_content
         heading = _heading(text)
@@ -163,9 +181,11 @@ class FitPlan:
         return sum(len(step) for step in self.steps)
 
 
-def fitting_plan(chunks: Sequence[Document], *, limit: int) -> FitPlan | None:
+def fitting_plan(
+    chunks: Sequence[Document], *, limit: int, questions: Sequence[Document] = ()
+) -> FitPlan | None:
     """How to fit a model to these passages; None when they are too few to learn from."""
-    pairs = training_pairs(chunks, limit=limit)
+    pairs = training_pairs(chunks, limit=limit, questions=questions)
     if len(pairs) < MIN_PAIRS:
         return None
     steps = [

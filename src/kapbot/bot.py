@@ -149,9 +149,10 @@ class Bot:
         # them safe under concurrent callers (each takes milliseconds).
         self._lock = threading.Lock()
 
-    def _passage_model(self) -> tuple[str, Embeddings]:
-        """The name of the model the index's passages were embedded with, and that model."""
-        label = self.store.model_label() or STOCK
+    def _passage_model(self, label: str | None = None) -> tuple[str, Embeddings]:
+        """The name of the model the index's passages were embedded with (``label``, or
+        read from the index), and that model."""
+        label = label or self.store.model_label() or STOCK
         return label, passage_model(
             self.settings.models_dir, label, self.embeddings, self.settings.embed_batch_size
         )
@@ -173,9 +174,10 @@ class Bot:
         Raises:
             IndexEmptyError: every document was removed.
         """
-        if (self.store.model_label() or STOCK) != self.model:  # `ingest --rebuild` ran
+        label = self.store.model_label() or STOCK
+        if label != self.model:  # `ingest --rebuild` ran
             with self._lock:
-                self.model, self.passages = self._passage_model()
+                self.model, self.passages = self._passage_model(label)
         with self._lock:
             self.keyword, self.retriever = self._open_keyword()
 

@@ -43,11 +43,11 @@ class BarProgress:
     def __init__(self) -> None:
         self._bar: Any = None
 
-    def start(self, total: int, description: str) -> None:
+    def start(self, total: int, description: str, unit: str = "chunk") -> None:
         from tqdm import tqdm
 
         if total > 0:
-            self._bar = tqdm(total=total, desc=description, unit="chunk", file=sys.stderr)
+            self._bar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr)
 
     def advance(self, n: int) -> None:
         if self._bar is not None:

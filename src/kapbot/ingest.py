@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 class Progress(Protocol):
     """What ingestion reports while it works (the CLI shows a progress bar)."""
 
-    def start(self, total: int, description: str) -> None: ...
+    def start(self, total: int, description: str, unit: str = "chunk") -> None: ...
 
     def advance(self, n: int) -> None: ...
 
@@ -59,7 +59,7 @@ class Progress(Protocol):
 
 
 class SilentProgress:
-    def start(self, total: int, description: str) -> None:
+    def start(self, total: int, description: str, unit: str = "chunk") -> None:
         pass
 
     def advance(self, n: int) -> None:
@@ -183,7 +183,7 @@ class Indexer:
         self.records = records
         self.embedder = embedder
         self.passage_embedder = passage_embedder
-        self._fitted: bool | None = None  # whether the index names a fitted passage model
+        self._label: str | None = None  # the passage model the index names, when read
         self.catalog = Catalog(settings)
         self.progress: Progress = progress or SilentProgress()
 
@@ -390,9 +390,9 @@ class Indexer:
     @property
     def passage_side(self) -> Embeddings:
         """What embeds passages: the fitted model's embedder, or the packaged model's."""
-        if self._fitted is None:
-            self._fitted = (self.store.model_label() or STOCK) != STOCK
-        chosen = self.passage_embedder if self._fitted else self.embedder
+        if self._label is None:
+            self._label = self.store.model_label() or STOCK
+        chosen = self.passage_embedder if self._label != STOCK else self.embedder
         if chosen is None:
             raise RuntimeError("this Indexer was opened without embedders")
         return chosen
@@ -413,19 +413,31 @@ class Indexer:
         """On a first build (an empty index), choose the model that embeds the passages:
         one fitted to these documents (``settings.adapt``), or the packaged one."""
         if not all(self.store.is_empty(kind) for kind in (CHUNK, SENTENCE, QUESTION)):
+            self._follow(self.store.model_label() or STOCK)
             return
         chosen = STOCK
         if self.settings.adapt:
-            chunks = [r for _, rs in loaded for r in rs if r.metadata.get("kind") == CHUNK]
-            chosen = self._fit(chunks, report)
+            records = [r for _, rs in loaded for r in rs]
+            chosen = self._fit(
+                [r for r in records if r.metadata.get("kind") == CHUNK],
+                [r for r in records if r.metadata.get("kind") == QUESTION],
+                report,
+            )
         if chosen != self.store.model_label():
             self.store.set_model_label(chosen)
+        self._follow(chosen)
+
+    def _follow(self, label: str) -> None:
+        """Embed passages with the model ``label`` from now on. Read under the ingest lock
+        on every ingest: another process may have rebuilt the index with another model
+        since this Indexer (the admin page's lives as long as the server) last looked."""
+        if label != self._label:
+            self._label = label
             if self.passage_embedder is not None:
                 self.passage_embedder.reset()
-        self._fitted = chosen != STOCK
 
-    def _fit(self, chunks: list[Document], report: IngestReport) -> str:
-        plan = fitting_plan(chunks, limit=self.settings.adapt_pairs)
+    def _fit(self, chunks: list[Document], questions: list[Document], report: IngestReport) -> str:
+        plan = fitting_plan(chunks, limit=self.settings.adapt_pairs, questions=questions)
         if plan is None:
             report.notices.append(
                 "Too little text to fit the embedding model to; using the packaged model."
@@ -439,7 +451,7 @@ class Indexer:
             return plan.name
         from kapbot.embeddings import fit_model
 
-        self.progress.start(plan.size, "Fitting the model to the documents")
+        self.progress.start(plan.size, "Fitting the model to the documents", unit="pair")
         try:
             fit_model(plan.steps, folder, progress=self.progress.advance)
         finally:
