@@ -123,6 +123,7 @@ class ChunkStore:
         """
         import chromadb
         from chromadb.config import Settings as ChromaSettings
+        from filelock import FileLock, Timeout
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         try:
@@ -137,15 +138,19 @@ class ChunkStore:
                 )
             else:
                 settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(
-                    path=str(settings.chroma_dir), settings=chroma_settings
-                )
+                # Chroma creates its SQLite tables when it first opens a folder; two
+                # processes doing that at once (two ingests on a new home) collide
+                # ("table collections already exists"), so opening is one at a time.
+                with FileLock(str(settings.chroma_dir) + ".open.lock", settings.lock_timeout):
+                    client = chromadb.PersistentClient(
+                        path=str(settings.chroma_dir), settings=chroma_settings
+                    )
             collections = _retry_locked(
                 lambda: _collections(client, settings.collection, embeddings, _HNSW, passages)
             )
             store = cls(collections, settings.store_label)
             store._split_old_layout()
-        except (ValueError, OSError, chromadb.errors.ChromaError) as exc:
+        except (ValueError, OSError, Timeout, chromadb.errors.ChromaError) as exc:
             raise IndexUnavailableError(
                 f"Cannot open the Chroma index at {settings.store_label}: {exc}"
             ) from exc
