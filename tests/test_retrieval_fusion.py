@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from kapbot.retrieval import reciprocal_rank_fusion, relative_score_fusion
+from kapbot.retrieval import demote_outside_scope, reciprocal_rank_fusion, relative_score_fusion
 
 
 def ids(fused: list[tuple[str, float]]) -> list[str]:
@@ -177,3 +177,31 @@ def test_relative_score_fusion_edge_cases() -> None:
         relative_score_fusion([{"a": 1.0}], (1, 1))
     fused = relative_score_fusion([{"b": 1.0, "a": 1.0}, {"a": 1.0, "b": 1.0}], (1, 1))
     assert fused == [("a", 2.0), ("b", 2.0)]
+
+
+def test_a_passage_outside_the_scope_loses_the_penalty() -> None:
+    fused = [("dental-1", 3.0), ("kap-1", 2.5), ("kap-2", 1.0), ("dental-2", 0.9)]
+    source_of = {
+        "dental-1": "dental.md",
+        "kap-1": "kap.md",
+        "kap-2": "kap.md",
+        "dental-2": "dental.md",
+    }
+    demoted = demote_outside_scope(fused, source_of, {"kap.md"}, penalty=1.0)
+    assert demoted == [
+        ("kap-1", 2.5),
+        ("dental-1", 2.0),
+        ("kap-2", 1.0),
+        ("dental-2", pytest.approx(-0.1)),
+    ]
+
+
+def test_a_far_better_passage_outside_the_scope_still_comes_first() -> None:
+    fused = [("parking-1", 3.5), ("kap-1", 1.2)]
+    source_of = {"parking-1": "parking.md", "kap-1": "kap.md"}
+    assert demote_outside_scope(fused, source_of, {"kap.md"}, penalty=1.0)[0] == ("parking-1", 2.5)
+
+
+def test_no_penalty_keeps_the_order() -> None:
+    fused = [("b", 2.0), ("a", 1.0)]
+    assert demote_outside_scope(fused, {"a": "x", "b": "y"}, {"x"}, penalty=0.0) == fused

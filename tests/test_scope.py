@@ -1,10 +1,10 @@
-"""Questions about another treatment than the clinic's (pure logic)."""
+"""Questions about another treatment than the clinic's, and the clinic's scope (pure logic)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kapbot.scope import other_treatment, uncovered_treatment
+from kapbot.scope import other_treatment, scope_pattern, sources_in_scope, uncovered_treatment
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,39 @@ def test_declined_only_when_no_retrieved_passage_covers_the_treatment() -> None:
     assert uncovered_treatment(question, covering) is None
     assert uncovered_treatment("what does KAP cost?", about_cost) is None
     assert uncovered_treatment(question, []) == "MDMA"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Ketamine-assisted psychotherapy pairs the medicine with therapy.", True),
+        ("What is KAP?", True),
+        ("Spravato is an esketamine nasal spray.", True),
+        ("The ketamine's effects fade within two hours.", True),
+        ("Dr. Kaplan sees patients on Mondays.", False),  # a word that starts with one
+        ("Parking is free behind the building.", False),
+        ("Ketamina en español no es la palabra inglesa.", False),
+    ],
+)
+def test_the_scope_pattern_matches_whole_words_in_any_case(text: str, named: bool) -> None:
+    pattern = scope_pattern("ketamine, esketamine, Spravato, KAP")
+    assert pattern is not None
+    assert bool(pattern.search(text)) is named
+
+
+def test_no_scope_words_means_no_pattern() -> None:
+    assert scope_pattern("") is None
+    assert scope_pattern(" ,, ") is None
+
+
+def test_a_document_is_in_scope_when_any_of_its_passages_names_the_subject() -> None:
+    pattern = scope_pattern("ketamine")
+    assert pattern is not None
+    passages = [
+        ("kap.md", "Sessions last about two hours."),
+        ("kap.md", "Ketamine is given by a nurse."),
+        ("dental.md", "A cleaning takes about an hour."),
+        ("dental.md", "Bring your insurance card."),
+        ("special.md", "Characters like [ketamine] and (.*) are text, not a pattern."),
+    ]
+    assert sources_in_scope(passages, pattern) == {"kap.md", "special.md"}

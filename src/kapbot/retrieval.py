@@ -11,18 +11,19 @@ Example:
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 from kapbot.chunking import QUESTION, SENTENCE
 from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.records import Passage
+from kapbot.scope import scope_pattern, sources_in_scope
 from kapbot.settings import Settings
 from kapbot.store import ChunkStore
 
@@ -69,6 +70,22 @@ def relative_score_fusion(
     return _best_first(fused)
 
 
+def demote_outside_scope(
+    fused: Sequence[tuple[str, float]],
+    source_of: Mapping[str, str],
+    in_scope: Set[str],
+    penalty: float,
+) -> list[tuple[str, float]]:
+    """``fused`` with ``penalty`` taken off each passage whose document (``source_of``
+    its id) is not ``in_scope``, best first again."""
+    return _best_first(
+        {
+            cid: score if source_of.get(cid, "") in in_scope else score - penalty
+            for cid, score in fused
+        }
+    )
+
+
 def _best_first(scores: Mapping[str, float]) -> list[tuple[str, float]]:
     """Highest score first; ties broken by id, so the order never depends on input order."""
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
@@ -110,6 +127,31 @@ class HybridRetriever(BaseRetriever):
     store: ChunkStore
     keyword: KeywordIndex
     settings: Settings
+    _in_scope: Set[str] | None = PrivateAttr(default=None)
+    _scope_known: bool = PrivateAttr(default=False)
+
+    def in_scope(self) -> Set[str] | None:
+        """The documents inside the clinic's scope (``settings.scope_words``), or None
+        when the scope changes no ranking: it is off, or every document is on the
+        same side of it. Worked out once, from the keyword index's chunks (all of them).
+        """
+        if not self._scope_known:
+            s = self.settings
+            pattern = scope_pattern(s.scope_words) if s.scope_penalty > 0 else None
+            inside: Set[str] | None = None
+            if pattern is not None:
+                sources = {str(d.metadata.get("source", "")) for d in self.keyword.docs}
+                inside = sources_in_scope(
+                    (
+                        (str(d.metadata.get("source", "")), d.page_content)
+                        for d in self.keyword.docs
+                    ),
+                    pattern,
+                )
+                if not inside or inside == sources:
+                    inside = None
+            self._in_scope, self._scope_known = inside, True
+        return self._in_scope
 
     def search(
         self, query: str, k: int | None = None, vector: Sequence[float] | None = None
@@ -153,6 +195,12 @@ class HybridRetriever(BaseRetriever):
             fused = reciprocal_rank_fusion([list(r) for r in rankings], weights, k=s.rrf_k)
         else:
             fused = relative_score_fusion(rankings, weights)
+        inside = self.in_scope()
+        if inside is not None:
+            source_of = {
+                cid: str(docs[cid].metadata.get("source", "")) for cid, _ in fused if cid in docs
+            }
+            fused = demote_outside_scope(fused, source_of, inside, s.scope_penalty)
         # A passage is as similar as its best sentence (or its whole text, if higher).
         # A question's similarity is to another question, not to the passage: abstention
         # judges the passage's own text and sentences only.

@@ -102,3 +102,26 @@ def uncovered_treatment(question: str, passages: Iterable[str]) -> str | None:
         return None
     name, pattern = named
     return None if any(pattern.search(text) for text in passages) else name
+
+
+def scope_pattern(words: str) -> re.Pattern[str] | None:
+    """A pattern for the clinic's own subject from comma-separated ``words``, or None
+    for none. Each word matches as a whole word, in any case ("ketamine" in
+    "ketamine-assisted" and "ketamine's", not "KAP" in "Kaplan").
+
+    Example:
+        >>> bool(scope_pattern("ketamine, KAP").search("Ketamine-assisted therapy"))
+        True
+        >>> scope_pattern(" , ") is None
+        True
+    """
+    names = [re.escape(w.strip()) for w in words.split(",") if w.strip()]
+    if not names:
+        return None
+    return re.compile(r"\b(?:" + "|".join(names) + r")\b", re.IGNORECASE)
+
+
+def sources_in_scope(passages: Iterable[tuple[str, str]], pattern: re.Pattern[str]) -> set[str]:
+    """The documents, of ``(source, text)`` passages, any passage of which names the
+    clinic's subject: the rest are about something else (another service's FAQ)."""
+    return {source for source, text in passages if pattern.search(text)}

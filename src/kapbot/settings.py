@@ -72,6 +72,18 @@ class Settings:
         question_min_similarity: A curated question votes for its passage only when it is
             at least this similar to the patient's question (a near-paraphrase), so that
             documents without curated questions are not outvoted on loose matches.
+        scope_words: The words that name the clinic's own subject, comma-separated
+            (whole words, any case: "ketamine" matches "Ketamine-assisted").
+            A document none of whose passages uses one is outside the clinic's scope.
+        scope_penalty: Taken off the fused score of a passage from a document outside
+            the clinic's scope, so that a question naming no service ("how long does
+            a session last?") is read as being about the clinic's own. The default, 2, is
+            half of what a passage first in all four rankings gets (relative score
+            fusion): another service's FAQ answering that same question no longer comes
+            first (at 1 it still did), while a clinic page that names no treatment
+            (parking) still answers a question only it covers. A corpus whose documents
+            are all in scope (or all outside it) ranks exactly as without it; 0 turns
+            the scope off.
         top_k: Passages returned to the composer (and in ``Reply.passages``).
         abstain_below: Cosine similarity the best passage must reach, else kapbot
             says the materials do not cover the question (calibrated on ``evals/``).
@@ -113,6 +125,8 @@ class Settings:
     sentence_weight: float = 1.0
     question_weight: float = 1.0
     question_min_similarity: float = 0.7
+    scope_words: str = "ketamine, esketamine, Spravato, KAP"
+    scope_penalty: float = 2.0
     top_k: int = 5
     abstain_below: float = 0.30
     max_message_chars: int = 2000
@@ -149,6 +163,8 @@ class Settings:
                 raise ValueError(
                     f"KAPBOT_{name.upper()} must be at least 1, got {getattr(self, name)}"
                 )
+        if self.scope_penalty < 0:
+            raise ValueError(f"KAPBOT_SCOPE_PENALTY must be 0 or more, got {self.scope_penalty}")
         if self.fusion not in FUSIONS:
             raise ValueError(
                 f"KAPBOT_FUSION must be one of {', '.join(FUSIONS)}, got {self.fusion!r}"
@@ -243,6 +259,8 @@ _TYPES: dict[str, type] = {
     "sentence_weight": float,
     "question_weight": float,
     "question_min_similarity": float,
+    "scope_words": str,
+    "scope_penalty": float,
     "top_k": int,
     "abstain_below": float,
     "max_message_chars": int,

@@ -1,0 +1,108 @@
+"""The clinic's scope, with the real model and real Chroma: a question that names no
+service is read as being about the clinic's own treatment, while a clinic page that never
+names it (parking) still answers its own question."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kapbot import Bot
+from kapbot.ingest import Indexer
+from kapbot.settings import Settings
+from tests.conftest import CORPUS, benchmark_module
+
+pytestmark = pytest.mark.integration
+
+# Patient questions that name no service: each filler page answers one like it for
+# another service (physical therapy, dental care, allergy shots, ...).
+GENERIC = (
+    "How long does one session last?",
+    "Will my insurance pay for this?",
+    "How much does it cost?",
+    "Is it safe?",
+    "How many sessions will I need?",
+)
+PARKING = """---
+title: "Getting to the clinic"
+---
+
+# Getting to the clinic
+
+## Where do I park?
+
+Free parking is in the lot behind the building, off Alder Street. Spaces by the back
+door are kept for patients who are being driven home after a treatment. The lot gate
+opens at 7:30 in the morning and closes at 7 in the evening.
+"""
+
+
+@pytest.fixture(scope="module")
+def home_with_other_services(
+    tmp_path_factory: pytest.TempPathFactory, embeddings, built_home_template: Path
+) -> Settings:  # type: ignore[no-untyped-def]
+    """The bundled corpus plus filler FAQ pages about other services and a parking page."""
+    base = tmp_path_factory.mktemp("scope")
+    shutil.copytree(CORPUS, base / "corpus")
+    shutil.copytree(built_home_template, base / "home")
+    filler = benchmark_module("filler")
+    filler.write_documents(filler.generate_documents(60, seed=0), base / "corpus")
+    (base / "corpus" / "getting-here.md").write_text(PARKING, encoding="utf-8")
+    settings = Settings.from_env(home=base / "home", corpus_dir=base / "corpus", adapt=False)
+    report = Indexer.open(settings, embeddings=embeddings).ingest()
+    assert report.ok and len(report.added) > 5, report.errors
+    return settings
+
+
+def _top_sources(bot: Bot, question: str, k: int = 5) -> list[str]:
+    return [p.source for p in bot.ask(question).passages[:k]]
+
+
+def test_questions_naming_no_service_get_the_clinics_passages(
+    home_with_other_services: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    scoped = Bot(home_with_other_services, embeddings=embeddings)
+    unscoped = Bot(home_with_other_services.with_(scope_penalty=0.0), embeddings=embeddings)
+    inside = scoped.retriever.in_scope()
+    assert inside is not None and len(inside) == 5  # the five clinic articles
+    assert "corpus/getting-here.md" not in inside
+
+    def filler_in_top(bot: Bot) -> int:
+        return sum(
+            "filler-" in source for question in GENERIC for source in _top_sources(bot, question)
+        )
+
+    # Without the scope, other services' FAQs crowd the clinic's passages out...
+    crowded = filler_in_top(unscoped)
+    assert crowded >= 3
+    # ... with it, the clinic's own passages come first (a filler page may still follow
+    # them: the penalty demotes, it does not filter).
+    assert filler_in_top(scoped) < crowded
+    for question in GENERIC:
+        reply = scoped.ask(question)
+        assert reply.kind == "answer", question
+        assert reply.passages[0].source in inside, question
+        assert all(c.source in inside for c in reply.citations), question
+
+
+def test_a_clinic_page_outside_the_scope_still_answers_its_own_question(
+    home_with_other_services: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    bot = Bot(home_with_other_services, embeddings=embeddings)
+    reply = bot.ask("Where can I park when I come in for my appointment?")
+    assert reply.kind == "answer"
+    assert reply.passages[0].source == "corpus/getting-here.md"
+    assert "Alder Street" in reply.text
+
+
+def test_a_corpus_all_in_scope_ranks_exactly_as_without_the_scope(
+    built_indexer, settings: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    scoped = Bot(settings, embeddings=embeddings)
+    unscoped = Bot(settings.with_(scope_penalty=0.0), embeddings=embeddings)
+    assert scoped.retriever.in_scope() is None
+    for question in GENERIC:
+        a, b = scoped.ask(question).passages, unscoped.ask(question).passages
+        assert [(p.id, p.score) for p in a] == [(p.id, p.score) for p in b]
