@@ -61,6 +61,22 @@ def test_follow_up_uses_the_conversation(bot: Bot) -> None:
     assert any("Spravato" in p.text for p in reply.passages)
 
 
+def test_a_history_given_as_a_tuple_is_used_like_a_list(bot: Bot) -> None:
+    turns = (
+        {"role": "user", "content": "What is Spravato?"},
+        {"role": "assistant", "content": "Spravato is an intranasal esketamine treatment [1]."},
+    )
+    as_tuple = bot.ask("is it covered by insurance?", history=turns)
+    as_list = bot.ask("is it covered by insurance?", history=list(turns))
+    assert "Spravato" in as_tuple.query
+    assert as_tuple.query == as_list.query
+    assert [p.id for p in as_tuple.passages] == [p.id for p in as_list.passages]
+    # A string is not a sequence of turns.
+    assert bot.ask("is it covered by insurance?", history="What is Spravato?").query == (  # type: ignore[arg-type]
+        "is it covered by insurance?"
+    )
+
+
 def test_out_of_scope_question_abstains_without_citations(bot: Bot) -> None:
     reply = bot.ask("What's the best way to get from the airport to downtown Chicago?")
     assert reply.kind == "abstain"

@@ -79,8 +79,9 @@ def _decline(task: bool, other_treatment: str | None) -> tuple[str, str]:
 
 
 def _valid_history(history: object) -> list[dict[str, str]]:
-    """The usable turns of a history (anything malformed is left out)."""
-    if not isinstance(history, list):
+    """The usable turns of a history, a list or any other sequence of turns (anything
+    malformed is left out; a string or a single mapping is no history)."""
+    if not isinstance(history, Sequence) or isinstance(history, str | bytes):
         return []
     turns = []
     for turn in history:
