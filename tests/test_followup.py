@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from kapbot.followup import LLMCondenser, needs_context, standalone_query
+from kapbot.followup import LLMCondenser, needs_context, standalone_query, switches_treatment
 
 
 def user(text: str) -> dict[str, str]:
@@ -228,3 +228,39 @@ def test_condenser_sends_only_recent_turns() -> None:
     LLMCondenser(model, turns=2)(FOLLOW_UP, history)
     assert "REMS" not in model.calls[0]
     assert "IV ketamine infusions" in model.calls[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("and the nasal spray one?", True),
+        ("and what about with the spray version?", True),
+        ("What about KAP, is that covered?", True),
+        ("and at the infusion places?", True),
+        ("how about at-home lozenges?", True),
+        ("can I take it at home?", False),  # "it" is the treatment already discussed
+        ("and what does that cost?", False),  # names no treatment
+        ("what about the serious ones?", False),
+        ("is Spravato covered by insurance?", False),  # no contrast opening
+    ],
+)
+def test_switches_treatment(question: str, expected: bool) -> None:
+    assert switches_treatment(question) is expected
+
+
+def test_a_switch_of_treatment_keeps_the_question_and_drops_the_old_treatment() -> None:
+    history = [
+        user("can I do KAP if I'm already on antidepressants?"),
+        assistant("KAP can often be combined with antidepressants [1]."),
+    ]
+    words = appended(
+        standalone_query("and what about with the spray version?", history),
+        "and what about with the spray version?",
+    )
+    assert "antidepressants" in words
+    assert "KAP" not in words
+    # Without a switch, the conversation's treatment stays: "it" is esketamine.
+    history = [user("what is esketamine?"), assistant("Esketamine is a nasal spray [1].")]
+    assert "esketamine" in appended(
+        standalone_query("can I take it at home?", history), "can I take it at home?"
+    )

@@ -66,6 +66,15 @@ _GENERIC = _FILLER | frozenset(
     ptsd anxiety depression better worse different difference same compare""".split()
 )
 _MARKER = re.compile(r"\[\d+\]")
+# "and the nasal spray one?", "what about KAP?": a follow-up that opens like this and
+# names a form of treatment asks the earlier question again about that form.
+_CONTRAST = ("and ", "what about", "how about", "but what about", "also what about")
+# Words that name a form of ketamine treatment (not "ketamine" itself, which all share).
+_TREATMENT_WORDS = frozenset(
+    """kap ketamine-assisted psychotherapy iv infusion infusions drip spravato esketamine
+    nasal spray intranasal at-home home sublingual lozenge lozenges troche troches oral
+    intramuscular im injection injections""".split()
+)
 
 
 def _words(text: str) -> list[str]:
@@ -116,8 +125,28 @@ def _names(text: str) -> list[str]:
     return names[:6]
 
 
+def _names_treatment(word: str) -> bool:
+    return word.lower().strip("'’®-") in _TREATMENT_WORDS
+
+
+def switches_treatment(question: str) -> bool:
+    """Whether a follow-up asks the earlier question about another form of treatment
+    ("and the nasal spray one?", "what about KAP, is that covered?"): the conversation's
+    own treatment words would then pull the search back to the one it is leaving.
+
+    Example:
+        >>> switches_treatment("and what about with the spray version?")
+        True
+        >>> switches_treatment("can I take it at home?")  # "it": the same treatment
+        False
+    """
+    lowered = " ".join(question.lower().split())
+    return lowered.startswith(_CONTRAST) and any(_names_treatment(w) for w in _words(question))
+
+
 def standalone_query(question: str, history: Sequence[Turn] | None, turns: int = 6) -> str:
-    """The question itself, or the question plus the conversation's topic words."""
+    """The question itself, or the question plus the conversation's topic words (less
+    the conversation's treatment words when the question switches treatment)."""
     if not history or not needs_context(question):
         return question
     recent = list(history)[-turns:]
@@ -134,6 +163,8 @@ def standalone_query(question: str, history: Sequence[Turn] | None, turns: int =
     if last_answer is not None:
         lowered = {w.lower() for w in topic}
         topic += [n for n in _names(last_answer.get("content", "")) if n.lower() not in lowered]
+    if switches_treatment(question):
+        topic = [w for w in topic if not _names_treatment(w)]
     if not topic:
         return question
     return f"{question} ({' '.join(topic)})"
