@@ -241,6 +241,7 @@ def test_condenser_sends_only_recent_turns() -> None:
         ("can I take it at home?", False),  # "it" is the treatment already discussed
         ("and what does that cost?", False),  # names no treatment
         ("what about the serious ones?", False),
+        ("and what about the psychotherapy part?", False),  # an aspect of KAP, not a switch
         ("is Spravato covered by insurance?", False),  # no contrast opening
     ],
 )

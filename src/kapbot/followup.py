@@ -69,9 +69,10 @@ _MARKER = re.compile(r"\[\d+\]")
 # "and the nasal spray one?", "what about KAP?": a follow-up that opens like this and
 # names a form of treatment asks the earlier question again about that form.
 _CONTRAST = ("and ", "what about", "how about", "but what about", "also what about")
-# Words that name a form of ketamine treatment (not "ketamine" itself, which all share).
+# Words that name a form of ketamine treatment (not "ketamine" itself, which all share,
+# nor "psychotherapy": "and what about the psychotherapy part?" asks about KAP still).
 _TREATMENT_WORDS = frozenset(
-    """kap ketamine-assisted psychotherapy iv infusion infusions drip spravato esketamine
+    """kap ketamine-assisted iv infusion infusions drip spravato esketamine
     nasal spray intranasal at-home home sublingual lozenge lozenges troche troches oral
     intramuscular im injection injections""".split()
 )
