@@ -165,7 +165,9 @@ class Bot:
                 f"from {self.settings.corpus_dir}."
             )
         keyword = keyword_index(self.settings.keyword_dir, self.store)
-        return keyword, HybridRetriever(store=self.store, keyword=keyword, settings=self.settings)
+        retriever = HybridRetriever(store=self.store, keyword=keyword, settings=self.settings)
+        retriever.in_scope()  # a pass over every chunk: here, not in a patient's first question
+        return keyword, retriever
 
     def refresh(self) -> None:
         """Pick up documents added or removed since the bot opened the index.
