@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shutil
@@ -153,10 +154,48 @@ def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  
     return home
 
 
+def fitted_model_cache() -> Path | None:
+    """Where fitted models are kept between test sessions on this machine, or None.
+
+    A fitted model's name already hashes its training pairs (the documents); the folder
+    above it hashes what else decides the weights: the fitting code and the versions of
+    torch, transformers and sentence-transformers. So a cached model is used only where
+    the same code would fit the same one; any change there fits anew. On a new machine
+    the first session fits (about 5 minutes). ``KAPBOT_TEST_MODEL_CACHE=off`` always fits.
+    """
+    setting = os.environ.get("KAPBOT_TEST_MODEL_CACHE", "")
+    if setting.lower() in {"off", "0", "no"}:
+        return None
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for name in ("adaptation.py", "embeddings.py"):
+        digest.update((ROOT / "src" / "kapbot" / name).read_bytes())
+    for package in ("torch", "transformers", "sentence-transformers"):
+        digest.update(f"{package}=={version(package)}".encode())
+    root = Path(setting) if setting else Path.home() / ".cache" / "kapbot-tests" / "fitted"
+    return root / digest.hexdigest()[:16]
+
+
+def _keep_fitted_models(models: Path, cache: Path) -> None:
+    """Copy each fitted model in ``models`` that ``cache`` lacks into it, whole or not at all."""
+    for folder in models.glob("fitted-*"):
+        target = cache / folder.name
+        if target.exists():
+            continue
+        partial = cache / f".{folder.name}.{os.getpid()}"
+        try:
+            shutil.copytree(folder, partial)
+            partial.rename(target)
+        except OSError:  # a cache is a convenience: never fail a test on it
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def fitted_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ignore[no-untyped-def]
     """A home folder with the bundled corpus indexed as the product does by default: the
-    passages embedded by a model fitted to them (built once per session, a few minutes)."""
+    passages embedded by a model fitted to them (built once per session; the fitting,
+    about 5 minutes, is skipped when :func:`fitted_model_cache` holds that model)."""
     from kapbot.ingest import Indexer
     from kapbot.settings import Settings
 
@@ -164,8 +203,14 @@ def fitted_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings): 
     shutil.copytree(CORPUS, base / "corpus")
     home = base / "home"
     settings = Settings.from_env(home=home, corpus_dir=base / "corpus", adapt=True)
+    cache = fitted_model_cache()
+    if cache is not None and cache.is_dir():
+        shutil.copytree(cache, settings.models_dir, dirs_exist_ok=True)
     report = Indexer.open(settings, embeddings=embeddings).ingest()
     assert report.ok and len(report.added) == 5, report.errors
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        _keep_fitted_models(settings.models_dir, cache)
     return home
 
 
