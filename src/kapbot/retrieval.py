@@ -140,15 +140,11 @@ class HybridRetriever(BaseRetriever):
             pattern = scope_pattern(s.scope_words) if s.scope_penalty > 0 else None
             inside: Set[str] | None = None
             if pattern is not None:
-                sources = {str(d.metadata.get("source", "")) for d in self.keyword.docs}
-                inside = sources_in_scope(
-                    (
-                        (str(d.metadata.get("source", "")), d.page_content)
-                        for d in self.keyword.docs
-                    ),
-                    pattern,
-                )
-                if not inside or inside == sources:
+                passages = [
+                    (str(d.metadata.get("source", "")), d.page_content) for d in self.keyword.docs
+                ]
+                inside = sources_in_scope(passages, pattern)
+                if not inside or inside == {source for source, _ in passages}:
                     inside = None
             self._in_scope, self._scope_known = inside, True
         return self._in_scope
