@@ -78,6 +78,17 @@ def test_ingest_and_search_on_a_chroma_server(
         keyword_hits and keyword_hits[0][0].metadata["source"] == "corpus/cohen-kap-vs-infusions.md"
     )
 
+    # The clinic's records with their vectors, as the in-memory search apart reads them.
+    cohen = "corpus/cohen-kap-vs-infusions.md"
+    for kind in ("chunk", "sentence"):
+        records = list(indexer.store.with_vectors(kind, {cohen}))
+        assert records and all(d.metadata["source"] == cohen for d, _ in records)
+        assert len(records) == len(indexer.store.ids_for_source(cohen, kind))
+        assert all(len(vector) == 384 for _, vector in records)
+    (doc, vector), *_ = records
+    nearest, similarity = indexer.store.search_by_vector(vector, 1, kind="sentence")[0]
+    assert nearest.id == doc.id and similarity == pytest.approx(1.0, abs=1e-4)
+
     (settings.corpus_dir / "kap-vs-infusion-only-therapy.md").unlink()
     pruned = indexer.ingest(prune=True)
     assert pruned.deleted == ["corpus/kap-vs-infusion-only-therapy.md"]

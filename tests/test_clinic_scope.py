@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from kapbot import Bot
+from kapbot.exact import ExactIndex
 from kapbot.ingest import Indexer
+from kapbot.retrieval import HybridRetriever
 from kapbot.settings import Settings
 from tests.conftest import CORPUS, benchmark_module
 
@@ -106,3 +108,57 @@ def test_a_corpus_all_in_scope_ranks_exactly_as_without_the_scope(
     for question in GENERIC:
         a, b = scoped.ask(question).passages, unscoped.ask(question).passages
         assert [(p.id, p.score) for p in a] == [(p.id, p.score) for p in b]
+
+
+def _shallow(settings: Settings) -> Settings:
+    """Candidate lists two deep: a large corpus's other pages fill lists this way."""
+    return settings.with_(dense_candidates=2, sentence_candidates=2, keyword_candidates=2)
+
+
+def test_the_clinics_records_are_searched_apart_with_the_stores_similarities(
+    home_with_other_services: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    bot = Bot(home_with_other_services, embeddings=embeddings)
+    inside = bot.retriever.in_scope()
+    assert inside is not None
+    vector = bot.store.embed_query("How long does one session last?")
+    for kind in ("chunk", "sentence"):
+        records = list(bot.store.with_vectors(kind, inside))
+        assert records and all(d.metadata["source"] in inside for d, _ in records)
+        apart = ExactIndex.build(records).search(vector, k=10)
+        # Each hit's similarity is the store's own for that record...
+        everywhere = dict(
+            (d.id, sim) for d, sim in bot.store.search_by_vector(vector, 2000, kind=kind)
+        )
+        assert [sim for _, sim in apart] == pytest.approx(
+            [everywhere[d.id] for d, _ in apart], abs=1e-4
+        )
+        # ... and they are the ten best of the store's records of those documents.
+        best_inside = sorted(
+            (sim for cid, sim in everywhere.items() if cid in {d.id for d, _ in records}),
+            reverse=True,
+        )[:10]
+        assert [sim for _, sim in apart] == pytest.approx(best_inside, abs=1e-4)
+
+
+def test_shallow_candidate_lists_still_reach_the_clinics_passages(
+    home_with_other_services: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    bot = Bot(_shallow(home_with_other_services), embeddings=embeddings)
+    apart_off = HybridRetriever(
+        store=bot.store, keyword=bot.keyword, settings=bot.settings, scope_memory_limit=0
+    )
+    inside = bot.retriever.in_scope()
+    assert inside is not None and apart_off.in_scope() == inside
+
+    def clinic_first(search) -> int:  # type: ignore[no-untyped-def]
+        return sum(search(question)[0].source in inside for question in GENERIC)
+
+    # Without the search apart, the two-deep lists hold other services' pages only...
+    assert clinic_first(apart_off.search) < len(GENERIC)
+    # ... with it, every question naming no service gets a clinic passage first.
+    assert clinic_first(lambda q: bot.ask(q).passages) == len(GENERIC)
+    # A page outside the scope still answers its own question.
+    assert bot.ask("Where can I park for my appointment?").passages[0].source == (
+        "corpus/getting-here.md"
+    )

@@ -164,6 +164,31 @@ def test_k_limits_the_number_of_hits(index: KeywordIndex) -> None:
     assert len(index.search("ketamine", k=2)) == 2
 
 
+def test_sources_keep_only_those_documents_chunks(index: KeywordIndex) -> None:
+    hits = index.search("ketamine clinic", k=10, sources={"a.md"})
+
+    assert set(_ids(hits)) == {"cost", "insurance"}
+
+
+def test_sources_do_not_change_a_chunks_score(index: KeywordIndex) -> None:
+    everywhere = dict((doc.id, score) for doc, score in index.search("ketamine garage", k=10))
+    only_c = index.search("ketamine garage", k=10, sources={"c.md", "b.md"})
+
+    assert only_c
+    assert all(score == pytest.approx(everywhere[doc.id]) for doc, score in only_c)
+
+
+def test_sources_change_between_searches(index: KeywordIndex) -> None:
+    assert _ids(index.search("ketamine", k=10, sources={"c.md"})) == ["safety"]
+    assert set(_ids(index.search("ketamine", k=10, sources={"a.md"}))) == {"cost", "insurance"}
+    assert _ids(index.search("ketamine", k=10, sources={"c.md"})) == ["safety"]
+
+
+@pytest.mark.parametrize("sources", [set(), {"nowhere.md"}])
+def test_sources_without_chunks_find_nothing(index: KeywordIndex, sources: set[str]) -> None:
+    assert index.search("ketamine garage", k=10, sources=sources) == []
+
+
 def test_empty_index_returns_nothing() -> None:
     empty = KeywordIndex.build([])
 

@@ -22,7 +22,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ class KeywordIndex:
         # What the index was built from (default: its chunk ids), to know when it is stale.
         self.fingerprint = key or fingerprint(d.id or "" for d in self.docs)
         self.by_id = {d.id or "": d for d in self.docs}
+        self._masked: tuple[frozenset[str], Any] | None = None
 
     @classmethod
     def build(
@@ -102,6 +103,21 @@ class KeywordIndex:
         retriever.index(tokens, show_progress=False)
         return cls(chunks, retriever, key)
 
+    def _mask(self, sources: frozenset[str]) -> Any:
+        """1 for each chunk of ``sources``, 0 for the rest (kept for the last set asked;
+        read and replaced as one tuple, so threads asking for other sets cannot mix)."""
+        masked = self._masked
+        if masked is None or masked[0] != sources:
+            import numpy as np
+
+            mask = np.fromiter(
+                (str(d.metadata.get("source", "")) in sources for d in self.docs),
+                dtype=np.float32,
+                count=len(self.docs),
+            )
+            masked = self._masked = (sources, mask)
+        return masked[1]
+
     def __len__(self) -> int:
         return len(self.docs)
 
@@ -116,17 +132,23 @@ class KeywordIndex:
                 df = int(indptr[token_id + 1] - indptr[token_id])
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
-    def search(self, query: str, k: int = 10) -> list[tuple[Document, float]]:
-        """Chunks sharing words with ``query``, best BM25 score first (score > 0 only)."""
+    def search(
+        self, query: str, k: int = 10, sources: Collection[str] | None = None
+    ) -> list[tuple[Document, float]]:
+        """Chunks sharing words with ``query``, best BM25 score first (score > 0 only);
+        only chunks of the documents ``sources`` when given (scored as among all)."""
         if self._retriever is None or k <= 0:
             return []
         vocab = self._retriever.vocab_dict  # type: ignore[attr-defined]
         tokens = [t for t in tokenize(query) if t in vocab]
         if not tokens:
             return []
-        n = min(k, len(self.docs))
+        mask = None if sources is None else self._mask(frozenset(sources))
+        n = min(k, len(self.docs) if mask is None else int(mask.sum()))
+        if n <= 0:
+            return []
         rows, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
-            [tokens], k=n, show_progress=False, n_threads=1
+            [tokens], k=n, show_progress=False, n_threads=1, weight_mask=mask
         )
         return [
             (self.docs[int(i)], float(s))

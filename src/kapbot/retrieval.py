@@ -20,7 +20,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from kapbot.chunking import QUESTION, SENTENCE
+from kapbot.chunking import CHUNK, QUESTION, SENTENCE
+from kapbot.exact import ExactIndex
 from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.records import Passage
 from kapbot.scope import scope_pattern, sources_in_scope
@@ -86,6 +87,14 @@ def demote_outside_scope(
     )
 
 
+def _union(
+    first: Sequence[tuple[Document, float]], second: Sequence[tuple[Document, float]]
+) -> list[tuple[Document, float]]:
+    """The hits of both lists, each once, best first."""
+    hits = {d.id or "": (d, score) for d, score in (*first, *second)}
+    return sorted(hits.values(), key=lambda hit: (-hit[1], hit[0].id or ""))
+
+
 def _best_first(scores: Mapping[str, float]) -> list[tuple[str, float]]:
     """Highest score first; ties broken by id, so the order never depends on input order."""
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
@@ -127,13 +136,18 @@ class HybridRetriever(BaseRetriever):
     store: ChunkStore
     keyword: KeywordIndex
     settings: Settings
+    # The in-scope documents' records are searched apart (in memory) up to this many
+    # passages; above it they are numerous enough to hold their own among the candidates.
+    scope_memory_limit: int = 20_000
     _in_scope: Set[str] | None = PrivateAttr(default=None)
     _scope_known: bool = PrivateAttr(default=False)
+    _scoped: dict[str, ExactIndex] = PrivateAttr(default_factory=dict)
 
     def in_scope(self) -> Set[str] | None:
         """The documents inside the clinic's scope (``settings.scope_words``), or None
         when the scope changes no ranking: it is off, or every document is on the
-        same side of it. Worked out once, from the keyword index's chunks (all of them).
+        same side of it. Worked out once, from the keyword index's chunks (all of them),
+        together with the in-memory search over those documents' records.
         """
         if not self._scope_known:
             s = self.settings
@@ -146,8 +160,32 @@ class HybridRetriever(BaseRetriever):
                 inside = sources_in_scope(passages, pattern)
                 if not inside or inside == {source for source, _ in passages}:
                     inside = None
+                elif sum(source in inside for source, _ in passages) <= self.scope_memory_limit:
+                    self._scoped = {
+                        kind: ExactIndex.build(self.store.with_vectors(kind, inside))
+                        for kind in (CHUNK, SENTENCE)
+                    }
             self._in_scope, self._scope_known = inside, True
         return self._in_scope
+
+    def _candidates(
+        self, query: str, vector: Sequence[float], inside: Set[str] | None
+    ) -> tuple[list[tuple[Document, float]], ...]:
+        """Passages by vector, sentences by vector, passages by BM25: from the whole
+        index, and, while the clinic's own documents are searched apart, from them too
+        (other services' pages can fill every list of a large corpus and leave the
+        clinic's passages unseen; a score is the same whichever search found it)."""
+        s = self.settings
+        dense = self.store.search_by_vector(vector, s.dense_candidates)
+        sentences = self.store.search_by_vector(vector, s.sentence_candidates, kind=SENTENCE)
+        sparse = self.keyword.search(query, s.keyword_candidates)
+        if inside is not None and self._scoped:
+            dense = _union(dense, self._scoped[CHUNK].search(vector, s.dense_candidates))
+            sentences = _union(
+                sentences, self._scoped[SENTENCE].search(vector, s.sentence_candidates)
+            )
+            sparse = _union(sparse, self.keyword.search(query, s.keyword_candidates, inside))
+        return dense, sentences, sparse
 
     def search(
         self, query: str, k: int | None = None, vector: Sequence[float] | None = None
@@ -167,14 +205,13 @@ class HybridRetriever(BaseRetriever):
         k = s.top_k if k is None else k
         if vector is None:
             vector = self.store.embed_query(query)
-        dense = self.store.search_by_vector(vector, s.dense_candidates)
-        sentences = self.store.search_by_vector(vector, s.sentence_candidates, kind=SENTENCE)
+        inside = self.in_scope()
+        dense, sentences, sparse = self._candidates(query, vector, inside)
         questions = [
             hit
             for hit in self.store.search_by_vector(vector, s.question_candidates, kind=QUESTION)
             if hit[1] >= s.question_min_similarity
         ]
-        sparse = self.keyword.search(query, s.keyword_candidates)
         # A view, not a copy: the keyword index holds every chunk (100k at scale).
         docs = ChainMap({d.id or "": d for d, _ in dense}, self.keyword.by_id)
         # Each ranking as {passage id: score}, best first.
@@ -191,7 +228,6 @@ class HybridRetriever(BaseRetriever):
             fused = reciprocal_rank_fusion([list(r) for r in rankings], weights, k=s.rrf_k)
         else:
             fused = relative_score_fusion(rankings, weights)
-        inside = self.in_scope()
         if inside is not None:
             source_of = {
                 cid: str(docs[cid].metadata.get("source", "")) for cid, _ in fused if cid in docs

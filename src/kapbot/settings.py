@@ -77,13 +77,14 @@ class Settings:
             A document none of whose passages uses one is outside the clinic's scope.
         scope_penalty: Taken off the fused score of a passage from a document outside
             the clinic's scope, so that a question naming no service ("how long does
-            a session last?") is read as being about the clinic's own. The default, 2, is
-            half of what a passage first in all four rankings gets (relative score
-            fusion): another service's FAQ answering that same question no longer comes
-            first (at 1 it still did), while a clinic page that names no treatment
-            (parking) still answers a question only it covers. A corpus whose documents
-            are all in scope (or all outside it) ranks exactly as without it; 0 turns
-            the scope off.
+            a session last?") is read as being about the clinic's own. The default,
+            1.75, is a little under half of what a passage first in all four rankings
+            gets (relative score fusion): another service's FAQ answering that same
+            question no longer comes first, while a clinic page that names no treatment
+            (parking) still answers a question only it covers (at 2 it lost one of four
+            phrasings, now that the clinic's own passages are always candidates: see
+            ``HybridRetriever``). A corpus whose documents are all in scope (or all
+            outside it) ranks exactly as without it; 0 turns the scope off.
         top_k: Passages returned to the composer (and in ``Reply.passages``).
         abstain_below: Cosine similarity the best passage must reach, else kapbot
             says the materials do not cover the question (calibrated on ``evals/``).
@@ -126,7 +127,7 @@ class Settings:
     question_weight: float = 1.0
     question_min_similarity: float = 0.7
     scope_words: str = "ketamine, esketamine, Spravato, KAP"
-    scope_penalty: float = 2.0
+    scope_penalty: float = 1.75
     top_k: int = 5
     abstain_below: float = 0.30
     max_message_chars: int = 2000

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -222,13 +222,15 @@ class ChunkStore:
     def is_empty(self, kind: str = CHUNK) -> bool:
         return self.count(kind) == 0
 
-    def _pages(self, what: str, kind: str, include: list[str], **where: Any) -> Iterator[Any]:
+    def _pages(
+        self, what: str, kind: str, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterator[Any]:
         offset = 0
         while True:
             page = self._call(
                 what,
                 self._collection(kind).get,
-                where=where or None,
+                where=where,
                 include=include,
                 limit=_PAGE,
                 offset=offset,
@@ -280,6 +282,21 @@ class ChunkStore:
                     )
         return [found[i] for i in ids if i in found]
 
+    def with_vectors(
+        self, kind: str, sources: Collection[str]
+    ) -> Iterator[tuple[Document, Sequence[float]]]:
+        """The records of ``kind`` from the documents ``sources``, each with its vector."""
+        if not sources:
+            return
+        where = {"source": {"$in": sorted(sources)}}
+        for page in self._pages(
+            "read vectors", kind, ["documents", "metadatas", "embeddings"], where
+        ):
+            for cid, text, meta, vector in zip(
+                page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True
+            ):
+                yield Document(id=cid, page_content=text or "", metadata=dict(meta or {})), vector
+
     def questions_by_chunk(self) -> dict[str, list[str]]:
         """The curated questions of each chunk (chunk id -> question texts)."""
         out: dict[str, list[str]] = {}
@@ -294,7 +311,7 @@ class ChunkStore:
         return [
             i
             for k in kinds
-            for page in self._pages("find a document's chunks", k, [], source=source)
+            for page in self._pages("find a document's chunks", k, [], {"source": source})
             for i in page["ids"]
         ]
 
