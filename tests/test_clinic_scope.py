@@ -162,3 +162,28 @@ def test_shallow_candidate_lists_still_reach_the_clinics_passages(
     assert bot.ask("Where can I park for my appointment?").passages[0].source == (
         "corpus/getting-here.md"
     )
+
+
+SPECIFIC = (
+    "What does KAP cost?",
+    "Is Spravato covered by insurance?",
+    "who is with me during a KAP dosing session",
+    "why do they need to monitor me so closely while I'm on it?",
+    "what are the risks of doing KAP",
+)
+
+
+def test_the_clinics_passages_rank_among_themselves_as_if_indexed_alone(
+    home_with_other_services: Settings, built_indexer, settings: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    """Other services' pages take places in the list (or not), but never change which of
+    the clinic's passages comes before which."""
+    crowded = Bot(home_with_other_services.with_(top_k=10), embeddings=embeddings)
+    alone = Bot(settings.with_(top_k=10), embeddings=embeddings)
+    inside = crowded.retriever.in_scope()
+    assert inside is not None and alone.retriever.in_scope() is None
+    for question in GENERIC + SPECIFIC:
+        clinic = [p for p in crowded.ask(question).passages if p.source in inside]
+        assert clinic, question
+        expected = [p.text for p in alone.ask(question).passages][: len(clinic)]
+        assert [p.text for p in clinic] == expected, question

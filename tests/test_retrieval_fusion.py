@@ -6,7 +6,12 @@ import random
 
 import pytest
 
-from kapbot.retrieval import demote_outside_scope, reciprocal_rank_fusion, relative_score_fusion
+from kapbot.retrieval import (
+    demote_outside_scope,
+    reciprocal_rank_fusion,
+    relative_score_fusion,
+    reorder_within,
+)
 
 
 def ids(fused: list[tuple[str, float]]) -> list[str]:
@@ -205,3 +210,53 @@ def test_a_far_better_passage_outside_the_scope_still_comes_first() -> None:
 def test_no_penalty_keeps_the_order() -> None:
     fused = [("b", 2.0), ("a", 1.0)]
     assert demote_outside_scope(fused, {"a": "x", "b": "y"}, {"x"}, penalty=0.0) == fused
+
+
+# --- reorder_within: the clinic's passages in their own order, in the places they hold ---
+
+MIXED = [("a", 4.0), ("x", 3.0), ("b", 2.0), ("y", 1.0), ("c", 0.5)]
+
+
+def test_places_and_scores_are_kept_and_filled_in_the_given_order() -> None:
+    assert reorder_within(MIXED, ["c", "a", "b"]) == [
+        ("c", 4.0),
+        ("x", 3.0),
+        ("a", 2.0),
+        ("y", 1.0),
+        ("b", 0.5),
+    ]
+
+
+def test_the_same_order_changes_nothing() -> None:
+    assert reorder_within(MIXED, ["a", "b", "c"]) == MIXED
+
+
+def test_ids_not_in_the_list_are_ignored() -> None:
+    assert reorder_within(MIXED, ["z", "b", "q", "a"]) == [
+        ("b", 4.0),
+        ("x", 3.0),
+        ("a", 2.0),
+        ("y", 1.0),
+        ("c", 0.5),
+    ]
+
+
+def test_ids_missing_from_the_order_keep_their_places() -> None:
+    assert ids(reorder_within(MIXED, ["c", "a"])) == ["c", "x", "b", "y", "a"]
+
+
+@pytest.mark.parametrize("order", [[], ["nothing"]])
+def test_an_order_of_no_listed_ids_changes_nothing(order: list[str]) -> None:
+    assert reorder_within(MIXED, order) == MIXED
+
+
+def test_scores_stay_best_first_and_every_id_appears_once() -> None:
+    rng = random.Random(7)
+    for _ in range(50):
+        fused = [(f"p{i}", float(20 - i)) for i in range(rng.randint(0, 12))]
+        order = [cid for cid, _ in fused if rng.random() < 0.6]
+        rng.shuffle(order)
+        out = reorder_within(fused, order)
+        assert [score for _, score in out] == [score for _, score in fused]
+        assert sorted(ids(out)) == sorted(ids(fused))
+        assert [cid for cid in ids(out) if cid in order] == order

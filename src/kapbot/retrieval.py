@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,20 @@ def demote_outside_scope(
     )
 
 
+def reorder_within(
+    fused: Sequence[tuple[str, float]], order: Sequence[str]
+) -> list[tuple[str, float]]:
+    """``fused`` with the places of the ids in ``order`` kept and filled in that order
+    (each place keeps its score, so the list stays best first). Ids of ``order`` that
+    are not in ``fused`` are ignored; ids of ``fused`` missing from ``order`` keep theirs.
+    """
+    present = {cid for cid, _ in fused}
+    movable = [cid for cid in order if cid in present]
+    moving = set(movable)
+    replacements = iter(movable)
+    return [(next(replacements) if cid in moving else cid, score) for cid, score in fused]
+
+
 def _union(
     first: Sequence[tuple[Document, float]], second: Sequence[tuple[Document, float]]
 ) -> list[tuple[Document, float]]:
@@ -128,6 +143,16 @@ def keyword_index(folder: Path, store: ChunkStore) -> KeywordIndex:
     return load_in_step(folder, ids, store.iter_chunks, store.questions_by_chunk)
 
 
+@dataclass(frozen=True)
+class ClinicIndex:
+    """The in-scope documents' records, searched apart from the rest: passages and
+    sentences by exact vector search, passages by BM25 among them alone."""
+
+    passages: ExactIndex
+    sentences: ExactIndex
+    keyword: KeywordIndex
+
+
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 candidates, fused by relative score (or reciprocal rank) fusion."""
 
@@ -141,7 +166,7 @@ class HybridRetriever(BaseRetriever):
     scope_memory_limit: int = 20_000
     _in_scope: Set[str] | None = PrivateAttr(default=None)
     _scope_known: bool = PrivateAttr(default=False)
-    _scoped: dict[str, ExactIndex] = PrivateAttr(default_factory=dict)
+    _apart: ClinicIndex | None = PrivateAttr(default=None)
 
     def in_scope(self) -> Set[str] | None:
         """The documents inside the clinic's scope (``settings.scope_words``), or None
@@ -161,10 +186,14 @@ class HybridRetriever(BaseRetriever):
                 if not inside or inside == {source for source, _ in passages}:
                     inside = None
                 elif sum(source in inside for source, _ in passages) <= self.scope_memory_limit:
-                    self._scoped = {
-                        kind: ExactIndex.build(self.store.with_vectors(kind, inside))
-                        for kind in (CHUNK, SENTENCE)
-                    }
+                    self._apart = ClinicIndex(
+                        passages=ExactIndex.build(self.store.with_vectors(CHUNK, inside)),
+                        sentences=ExactIndex.build(self.store.with_vectors(SENTENCE, inside)),
+                        keyword=KeywordIndex.build(
+                            (d for d in self.keyword.docs if d.metadata.get("source") in inside),
+                            self.store.questions_by_chunk(),
+                        ),
+                    )
             self._in_scope, self._scope_known = inside, True
         return self._in_scope
 
@@ -179,10 +208,10 @@ class HybridRetriever(BaseRetriever):
         dense = self.store.search_by_vector(vector, s.dense_candidates)
         sentences = self.store.search_by_vector(vector, s.sentence_candidates, kind=SENTENCE)
         sparse = self.keyword.search(query, s.keyword_candidates)
-        if inside is not None and self._scoped:
-            dense = _union(dense, self._scoped[CHUNK].search(vector, s.dense_candidates))
+        if inside is not None and self._apart is not None:
+            dense = _union(dense, self._apart.passages.search(vector, s.dense_candidates))
             sentences = _union(
-                sentences, self._scoped[SENTENCE].search(vector, s.sentence_candidates)
+                sentences, self._apart.sentences.search(vector, s.sentence_candidates)
             )
             sparse = _union(sparse, self.keyword.search(query, s.keyword_candidates, inside))
         return dense, sentences, sparse
@@ -200,6 +229,10 @@ class HybridRetriever(BaseRetriever):
         cosine similarity to the query: that of its best sentence or its whole text,
         whichever is higher (0 when only BM25 found it; the best similarity of any
         passage in the collection is always among the vector hits).
+
+        When the clinic's scope applies (:meth:`in_scope`), passages of documents outside
+        it lose ``settings.scope_penalty``; the clinic's own are always candidates and
+        keep the order they would have in an index of the clinic's documents alone.
         """
         s = self.settings
         k = s.top_k if k is None else k
@@ -223,16 +256,24 @@ class HybridRetriever(BaseRetriever):
             self._parents(questions, docs),
             {d.id or "": score for d, score in sparse},
         ]
-        weights = [s.dense_weight, s.sentence_weight, s.question_weight, s.keyword_weight]
-        if s.fusion == "rrf":
-            fused = reciprocal_rank_fusion([list(r) for r in rankings], weights, k=s.rrf_k)
-        else:
-            fused = relative_score_fusion(rankings, weights)
+        fused = self._fuse(rankings)
         if inside is not None:
             source_of = {
                 cid: str(docs[cid].metadata.get("source", "")) for cid, _ in fused if cid in docs
             }
             fused = demote_outside_scope(fused, source_of, inside, s.scope_penalty)
+            if self._apart is not None:
+                # Which clinic passage comes before which is decided among the clinic's
+                # passages alone (BM25 with their own word weights), as if no other pages
+                # were indexed; the places they take among the others are kept.
+                mine = [
+                    {c: v for c, v in r.items() if source_of.get(c) in inside} for r in rankings
+                ]
+                mine[3] = {
+                    d.id or "": v
+                    for d, v in self._apart.keyword.search(query, s.keyword_candidates)
+                }
+                fused = reorder_within(fused, [cid for cid, _ in self._fuse(mine)])
         # A passage is as similar as its best sentence (or its whole text, if higher).
         # A question's similarity is to another question, not to the passage: abstention
         # judges the passage's own text and sentences only.
@@ -249,6 +290,13 @@ class HybridRetriever(BaseRetriever):
             to_passage(docs[cid], score, similarity.get(cid, 0.0), matched.get(cid, ()))
             for cid, score in top
         ]
+
+    def _fuse(self, rankings: Sequence[Mapping[str, float]]) -> list[tuple[str, float]]:
+        s = self.settings
+        weights = [s.dense_weight, s.sentence_weight, s.question_weight, s.keyword_weight]
+        if s.fusion == "rrf":
+            return reciprocal_rank_fusion([list(r) for r in rankings], weights, k=s.rrf_k)
+        return relative_score_fusion(rankings, weights)
 
     @staticmethod
     def _parents(
