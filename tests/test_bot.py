@@ -61,6 +61,33 @@ def test_follow_up_uses_the_conversation(bot: Bot) -> None:
     assert any("Spravato" in p.text for p in reply.passages)
 
 
+@pytest.mark.parametrize(
+    ("earlier", "question", "quoted"),
+    [
+        (
+            "What is microdosing ketamine?",
+            "is there good evidence it works?",
+            "the clinical evidence supporting daily low-dose ketamine for mental health is limited",
+        ),
+        (
+            "is ketamine therapy legal?",
+            "so why isn't it officially approved for that?",
+            "which means it has not officially been approved for that purpose",
+        ),
+    ],
+)
+def test_a_follow_up_quotes_what_answers_its_own_words(
+    bot: Bot, earlier: str, question: str, quoted: str
+) -> None:
+    """The conversation's words find the passage; the follow-up's own words ("evidence",
+    "approved") choose the sentences quoted from it, not the conversation's topic."""
+    reply = bot.ask(question, history=[{"role": "user", "content": earlier}])
+    assert reply.kind == "answer"
+    assert reply.query != question  # searched with the conversation's words
+    assert quoted in " ".join(reply.text.split())
+    _check_citations(reply)
+
+
 def test_a_history_given_as_a_tuple_is_used_like_a_list(bot: Bot) -> None:
     turns = (
         {"role": "user", "content": "What is Spravato?"},

@@ -221,6 +221,51 @@ def test_rare_words_choose_the_sentence() -> None:
     assert "supervised" not in result.text
 
 
+HOME_PROGRAMS = (
+    "## At-Home Ketamine\n\nAt-home ketamine programs have grown rapidly with telehealth. "
+    "Programs mail the ketamine to the patient. "
+    "A therapist is not part of the dosing itself."
+)
+
+
+def test_a_follow_ups_own_words_choose_the_quote_over_the_conversations() -> None:
+    # "is there a therapist involved in that?" after a question on at-home programs:
+    # the conversation's words found the passage; the question's own choose the quote.
+    # Together the conversation's words weigh more than "therapist"; halved, less.
+    composer = ExtractiveComposer(
+        idf({"therapist": 1.0, "ketamine": 0.3, "programs": 0.5, "home": 0.5}, default=0.0)
+    )
+    followed = composer.compose(
+        "is there a therapist involved in that?",
+        [passage(HOME_PROGRAMS)],
+        context="at-home ketamine programs",
+    )
+    assert followed.text.startswith("A therapist is not part of the dosing itself.")
+    # The same words as one question: the conversation's words outnumber its own.
+    as_one = composer.compose(
+        "is there a therapist involved in that? at-home ketamine programs", [passage(HOME_PROGRAMS)]
+    )
+    assert as_one.text.startswith("At-home ketamine programs have grown")
+
+
+@pytest.mark.parametrize(("weight", "starts"), [(1.0, "At-home ketamine"), (0.0, "A therapist")])
+def test_context_weight_sets_what_the_conversations_words_count(weight: float, starts: str) -> None:
+    composer = ExtractiveComposer(uniform, context_weight=weight)
+    result = composer.compose(
+        "is there a therapist involved?",
+        [passage(HOME_PROGRAMS)],
+        context="at-home ketamine programs",
+    )
+    assert result.text.startswith(starts)
+
+
+def test_context_words_still_choose_when_the_question_has_none_of_its_own() -> None:
+    result = ExtractiveComposer(uniform).compose(
+        "and how does that work?", [passage(HOME_PROGRAMS)], context="mail ketamine"
+    )
+    assert result.text.startswith("Programs mail the ketamine to the patient.")
+
+
 def test_quote_respects_length_budget() -> None:
     sentences = [f"Sentence number {i} talks about ketamine care." for i in range(1, 11)]
     text = "## Care\n\n" + " ".join(sentences)
@@ -449,6 +494,16 @@ def test_generative_uses_filtered_model_answer() -> None:
     assert "[2] A ketamine session lasts" in human
     assert "## Cost of KAP" not in human
     assert human.endswith(f"Question: {QUESTION}")
+
+
+def test_generative_is_told_the_conversations_words_of_a_follow_up() -> None:
+    model = Recording(FakeListChatModel(responses=[f"{GOOD_COST} [1]."]))
+    result = GenerativeComposer(model, EXTRACTIVE).compose(
+        "and what does that cost?", PASSAGES, context="KAP"
+    )
+    assert result == Composition(f"{GOOD_COST}. [1]", (P_COST,))
+    (_, _), (_, human) = model.calls[0]
+    assert human.endswith("Question: and what does that cost? (earlier in the conversation: KAP)")
 
 
 @pytest.mark.parametrize(

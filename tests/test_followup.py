@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from kapbot.followup import LLMCondenser, needs_context, standalone_query, switches_treatment
+from kapbot.followup import (
+    LLMCondenser,
+    needs_context,
+    split_context,
+    standalone_query,
+    switches_treatment,
+)
 
 
 def user(text: str) -> dict[str, str]:
@@ -265,3 +271,30 @@ def test_a_switch_of_treatment_keeps_the_question_and_drops_the_old_treatment() 
     assert "esketamine" in appended(
         standalone_query("can I take it at home?", history), "can I take it at home?"
     )
+
+
+def test_split_context_undoes_standalone_query() -> None:
+    question = "and what does that cost?"
+    query = standalone_query(question, HISTORY)
+    assert split_context(query, question) == (
+        question,
+        "side effects IV ketamine infusions Spravato",
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "question"),
+    [
+        ("What is Spravato?", "What is Spravato?"),  # nothing was added
+        ("What does Spravato cost?", "and what does that cost?"),  # an LLM's rewrite
+        ("and what does that cost? ()", "and what does that cost?"),
+        ("and what does that cost? (KAP", "and what does that cost?"),
+    ],
+)
+def test_split_context_of_other_queries_is_the_query_alone(query: str, question: str) -> None:
+    assert split_context(query, question) == (query, "")
+
+
+def test_split_context_keeps_brackets_inside_the_words() -> None:
+    question = "is it (really) safe?"
+    assert split_context(f"{question} (KAP (ketamine))", question) == (question, "KAP (ketamine)")

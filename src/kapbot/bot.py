@@ -24,7 +24,7 @@ from kapbot.adaptation import STOCK, passage_model
 from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
 from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
 from kapbot.errors import IndexEmptyError
-from kapbot.followup import LLMCondenser, standalone_query
+from kapbot.followup import LLMCondenser, split_context, standalone_query
 from kapbot.guardrails import (
     RESULTS_VARY,
     SEE_PROVIDER,
@@ -239,7 +239,10 @@ class Bot:
         if task:
             log.info("declined: a request to write, play a role or drop the instructions")
             relevant = False
-        composition = self.composer.compose(query, passages) if relevant else None
+        # A follow-up's conversation words found the passages; its own words choose
+        # what to quote from them.
+        asked, context = split_context(query, message.text)
+        composition = self.composer.compose(asked, passages, context) if relevant else None
         guarded = guard(composition.text, composition.cited) if composition is not None else None
         # What the patient most needs to read comes first: 988 for a concern, their own
         # prescriber for a question about their own medicines, that results vary for a

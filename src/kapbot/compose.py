@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,7 +42,9 @@ class Composition:
 
 
 class Composer(Protocol):
-    def compose(self, question: str, passages: Sequence[Passage]) -> Composition: ...
+    def compose(
+        self, question: str, passages: Sequence[Passage], context: str = ""
+    ) -> Composition: ...
 
 
 def markdown_safe(text: str) -> str:
@@ -82,6 +84,8 @@ class ExtractiveComposer:
         semantic_weight: Weight of a sentence's vector similarity to the question (from
             ``Passage.matched``) against its share of the question's word weight, when
             choosing the sentence a quote is built around (0: words only).
+        context_weight: Weight of a follow-up's conversation words against the
+            question's own (see :meth:`compose`).
     """
 
     def __init__(
@@ -90,16 +94,18 @@ class ExtractiveComposer:
         max_chars: int = 450,
         second_ratio: float = 0.6,
         semantic_weight: float = 1.0,
+        context_weight: float = 0.5,
     ) -> None:
         self.weight = weight
         self.max_chars = max_chars
         self.second_ratio = second_ratio
         self.semantic_weight = semantic_weight
+        self.context_weight = context_weight
 
-    def _score(self, text: str, query: set[str]) -> float:
-        return sum(self.weight(t) for t in query & set(tokenize(text)))
+    def _score(self, text: str, query: Mapping[str, float]) -> float:
+        return sum(self.weight(t) * query[t] for t in query.keys() & set(tokenize(text)))
 
-    def best_span(self, passage: Passage, query: set[str], max_chars: int) -> _Span:
+    def best_span(self, passage: Passage, query: Mapping[str, float], max_chars: int) -> _Span:
         units = units_of(body_of(passage.text))
         if not units:
             return _Span((), 0.0)
@@ -137,13 +143,13 @@ class ExtractiveComposer:
         self,
         units: Sequence[Unit],
         lexical: Sequence[float],
-        query: set[str],
+        query: Mapping[str, float],
         matched: Sequence[tuple[str, float]],
     ) -> int:
         """The unit the quote is built around: the best by the share of the question's
         word weight it contains plus, weighted, the cosine similarity to the question of
         its best sentence record (the sentence search's hits in this passage)."""
-        total = sum(self.weight(t) for t in query) or 1.0
+        total = sum(self.weight(t) * f for t, f in query.items()) or 1.0
         records = [(" ".join(text.split()), sim) for text, sim in matched]
         semantic = [
             max((sim for text, sim in records if plain_unit(u.text) in text), default=0.0)
@@ -155,10 +161,17 @@ class ExtractiveComposer:
         ]
         return max(range(len(units)), key=lambda i: (combined[i], -i))
 
-    def compose(self, question: str, passages: Sequence[Passage]) -> Composition:
+    def compose(self, question: str, passages: Sequence[Passage], context: str = "") -> Composition:
+        """Quote the passages for ``question``. ``context`` is the earlier turns' words
+        a follow-up was searched with: they count for ``context_weight`` of a word of the
+        question's own when choosing what to quote ("is there a therapist involved in
+        that?" after at-home ketamine quotes what is said of therapy, not of at-home
+        programs in general)."""
         if not passages:
             return Composition("", ())
-        query = set(tokenize(question))
+        query = dict.fromkeys(tokenize(context), self.context_weight) | dict.fromkeys(
+            tokenize(question), 1.0
+        )
         first = self.best_span(passages[0], query, self.max_chars)
         if not first.units:
             return Composition("", ())
@@ -234,18 +247,19 @@ class GenerativeComposer:
         self.model = model
         self.fallback = fallback
 
-    def compose(self, question: str, passages: Sequence[Passage]) -> Composition:
+    def compose(self, question: str, passages: Sequence[Passage], context: str = "") -> Composition:
         numbered = "\n\n".join(f"[{i}] {body_of(p.text)}" for i, p in enumerate(passages, 1))
+        asked = f"{question} (earlier in the conversation: {context})" if context else question
         try:
             result = self.model.invoke(
                 [
                     ("system", self._SYSTEM),
-                    ("human", f"Passages:\n{numbered}\n\nQuestion: {question}"),
+                    ("human", f"Passages:\n{numbered}\n\nQuestion: {asked}"),
                 ]
             )
             output = str(getattr(result, "content", result))
         except Exception as exc:  # the model is optional: never fail the answer on it
             log.warning("chat model failed, using the extractive answer: %s", exc)
-            return self.fallback.compose(question, passages)
+            return self.fallback.compose(question, passages, context)
         composed = None if "NO_ANSWER" in output else filter_generated(output, passages)
-        return composed or self.fallback.compose(question, passages)
+        return composed or self.fallback.compose(question, passages, context)

@@ -171,6 +171,15 @@ def standalone_query(question: str, history: Sequence[Turn] | None, turns: int =
     return f"{question} ({' '.join(topic)})"
 
 
+def split_context(query: str, question: str) -> tuple[str, str]:
+    """``(question, the conversation's words)`` from a :func:`standalone_query` result;
+    ``(query, "")`` for any other query (the question alone, or an LLM's rewrite)."""
+    head = f"{question} ("
+    if query.startswith(head) and query.endswith(")") and len(query) > len(head) + 1:
+        return question, query[len(head) : -1]
+    return query, ""
+
+
 class LLMCondenser:
     """Rewrites a follow-up with a chat model; the rules are the fallback."""
 
