@@ -267,12 +267,15 @@ class HybridRetriever(BaseRetriever):
                 # passages alone (BM25 with their own word weights), as if no other pages
                 # were indexed; the places they take among the others are kept.
                 mine = [
-                    {c: v for c, v in r.items() if source_of.get(c) in inside} for r in rankings
+                    *(
+                        {c: v for c, v in r.items() if source_of.get(c) in inside}
+                        for r in rankings[:3]
+                    ),
+                    {
+                        d.id or "": v
+                        for d, v in self._apart.keyword.search(query, s.keyword_candidates)
+                    },
                 ]
-                mine[3] = {
-                    d.id or "": v
-                    for d, v in self._apart.keyword.search(query, s.keyword_candidates)
-                }
                 fused = reorder_within(fused, [cid for cid, _ in self._fuse(mine)])
         # A passage is as similar as its best sentence (or its whole text, if higher).
         # A question's similarity is to another question, not to the passage: abstention
