@@ -9,6 +9,7 @@ import pytest
 
 from kapbot import Bot, Reply
 from kapbot.errors import IndexEmptyError
+from kapbot.ingest import Indexer
 from kapbot.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -220,3 +221,66 @@ def test_passages_carry_their_sentences_that_the_sentence_search_matched(  # typ
         body = " ".join(re.sub(r"(?m)^\s*(?:[-*+·•]|\d+[.)])\s+", "", p.text).split())
         for text, _ in p.matched:
             assert " ".join(text.split())[:60] in body
+
+
+JOURNEY = "corpus/journey-clinical-ketamine-treatment-models.md"
+# Only the Journey Clinical article names the REMS program; BM25 finds it by that word.
+REMS_QUESTION = "what is the REMS program for esketamine?"
+
+
+def _sources(reply: Reply) -> set[str]:
+    return {p.source for p in reply.passages} | {c.source for c in reply.citations}
+
+
+def test_a_serving_bot_follows_documents_removed_and_added_by_another_process(
+    built_indexer, settings: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    """`kapbot remove` while `kapbot serve` runs: the served answers stop quoting the
+    removed document (its passages lived on in the bot's keyword index) and quote it
+    again once it is ingested back, without a restart."""
+    bot = Bot(settings.with_(refresh_seconds=0), embeddings=embeddings)
+    assert JOURNEY in {c.source for c in bot.ask(REMS_QUESTION).citations}
+
+    other = Indexer.open(settings, embeddings=embeddings)  # as the CLI would open it
+    generation = other.store.generation()
+    assert other.remove([JOURNEY]).deleted == [JOURNEY]
+    assert other.store.generation() != generation
+    after = bot.ask(REMS_QUESTION)
+    assert JOURNEY not in _sources(after), after.text
+
+    assert other.ingest().added == [JOURNEY]
+    assert JOURNEY in {c.source for c in bot.ask(REMS_QUESTION).citations}
+
+
+def test_a_bot_looks_for_changes_no_more_often_than_its_setting(
+    built_indexer, settings: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    bot = Bot(settings.with_(refresh_seconds=3600), embeddings=embeddings)
+    Indexer.open(settings, embeddings=embeddings).remove([JOURNEY])
+    # Within the hour the bot has not looked: it still has the document's passages.
+    assert JOURNEY in _sources(bot.ask(REMS_QUESTION))
+    bot.refresh()  # what the admin page does after its own changes
+    assert JOURNEY not in _sources(bot.ask(REMS_QUESTION))
+
+
+def test_an_unchanged_ingest_does_not_make_serving_bots_reload(
+    built_indexer, settings: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    generation = built_indexer.store.generation()
+    report = built_indexer.ingest()
+    assert len(report.skipped) == 5 and not (report.added or report.updated or report.deleted)
+    assert built_indexer.store.generation() == generation
+
+
+def test_once_every_document_is_removed_a_serving_bot_abstains(
+    built_indexer, settings: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    bot = Bot(settings.with_(refresh_seconds=0), embeddings=embeddings)
+    sources = sorted(built_indexer.store.source_stats())
+    assert len(built_indexer.remove(sources).deleted) == 5
+    reply = bot.ask("Is KAP covered by insurance?")
+    assert reply.kind == "abstain" and not reply.citations and not reply.passages
+    # Safety does not depend on the documents.
+    assert bot.ask("I want to kill myself tonight").kind == "crisis"
+    built_indexer.ingest()
+    assert bot.ask("Is KAP covered by insurance?").kind == "answer"

@@ -62,6 +62,8 @@ def test_ingest_and_search_on_a_chroma_server(
     assert indexer.store.label == chroma_server
     first = indexer.ingest()
     assert first.ok and len(first.added) == 5
+    generation = indexer.store.generation()
+    assert generation  # recorded on the server, for every machine serving from it
     count = indexer.store.count()
     assert count == first.chunks_added > 50
     # Nothing was written to the embedded store.
@@ -70,6 +72,7 @@ def test_ingest_and_search_on_a_chroma_server(
     second = indexer.ingest()
     assert (second.added, second.updated, len(second.skipped)) == ([], [], 5)
     assert second.chunks_added == 0 and indexer.store.count() == count
+    assert indexer.store.generation() == generation  # nothing changed: nothing to reload
 
     hits = indexer.store.similarity_search("Is KAP covered by insurance?", k=3)
     assert any("insurance" in doc.page_content.lower() for doc, _ in hits)
@@ -92,6 +95,7 @@ def test_ingest_and_search_on_a_chroma_server(
     (settings.corpus_dir / "kap-vs-infusion-only-therapy.md").unlink()
     pruned = indexer.ingest(prune=True)
     assert pruned.deleted == ["corpus/kap-vs-infusion-only-therapy.md"]
+    assert indexer.store.generation() not in (None, generation)
     assert all(
         d.metadata["source"] != "corpus/kap-vs-infusion-only-therapy.md"
         for d in indexer.store.iter_chunks()

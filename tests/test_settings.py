@@ -228,3 +228,10 @@ def test_fusion_defaults_to_relative_score_and_accepts_rrf() -> None:
 def test_unknown_fusion_is_refused_naming_the_choices() -> None:
     with pytest.raises(ValueError, match="KAPBOT_FUSION must be one of relative_score, rrf"):
         Settings.from_env({"KAPBOT_FUSION": "borda"})
+
+
+def test_refresh_seconds_is_read_and_may_be_zero_but_not_negative() -> None:
+    assert Settings.from_env({"KAPBOT_REFRESH_SECONDS": "0"}).refresh_seconds == 0.0
+    assert Settings.from_env({"KAPBOT_REFRESH_SECONDS": "0.5"}).refresh_seconds == 0.5
+    with pytest.raises(ValueError, match="KAPBOT_REFRESH_SECONDS must be 0 or more"):
+        Settings.from_env({"KAPBOT_REFRESH_SECONDS": "-1"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from langchain_core.embeddings import Embeddings
 from kapbot.adaptation import STOCK, passage_model
 from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
 from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
-from kapbot.errors import IndexEmptyError
+from kapbot.errors import IndexEmptyError, IndexUnavailableError
 from kapbot.followup import LLMCondenser, split_context, standalone_query
 from kapbot.guardrails import (
     RESULTS_VARY,
@@ -98,7 +99,9 @@ class Bot:
     """Answers patients' questions from the indexed clinic documents.
 
     Loads the embedding models and opens the index once; :meth:`ask` is safe to call
-    from several threads. A message is embedded once, by the packaged model
+    from several threads. Documents another process adds, updates or removes (``kapbot
+    ingest``, ``kapbot remove``, a rebuild) are picked up by the next message once
+    ``settings.refresh_seconds`` have passed since the last look. A message is embedded once, by the packaged model
     (``embeddings``), for both the crisis check and the search; the passages were
     embedded by the model the index names (``model``: the packaged one, or one fitted
     to the documents, see :mod:`kapbot.adaptation`).
@@ -129,6 +132,7 @@ class Bot:
         self.store = ChunkStore.open(
             self.settings, self.embeddings, DeferredEmbeddings(lambda: self.passages)
         )
+        self._generation = self.store.generation()
         self.model, self.passages = self._passage_model()
         self.keyword, self.retriever = self._open_keyword()
         # A fitted model changes how passages are embedded, never how a message is
@@ -149,6 +153,8 @@ class Bot:
         # The model and the Chroma client are shared; one retrieval at a time keeps
         # them safe under concurrent callers (each takes milliseconds).
         self._lock = threading.Lock()
+        self._looking = threading.Lock()  # one thread at a time checks for changes
+        self._looked = time.monotonic()
 
     def _passage_model(self, label: str | None = None) -> tuple[str, Embeddings]:
         """The name of the model the index's passages were embedded with (``label``, or
@@ -158,31 +164,55 @@ class Bot:
             self.settings.models_dir, label, self.embeddings, self.settings.embed_batch_size
         )
 
-    def _open_keyword(self) -> tuple[KeywordIndex, HybridRetriever]:
+    def _open_keyword(self, empty_ok: bool = False) -> tuple[KeywordIndex, HybridRetriever]:
         if self.store.is_empty():  # a count: keyword_index() lists the ids itself
-            raise IndexEmptyError(
-                f"The index at {self.store.label} is empty. Run `kapbot ingest` to build it "
-                f"from {self.settings.corpus_dir}."
-            )
-        keyword = keyword_index(self.settings.keyword_dir, self.store)
+            if not empty_ok:
+                raise IndexEmptyError(
+                    f"The index at {self.store.label} is empty. Run `kapbot ingest` to build "
+                    f"it from {self.settings.corpus_dir}."
+                )
+            keyword = KeywordIndex.build([])
+        else:
+            keyword = keyword_index(self.settings.keyword_dir, self.store)
         retriever = HybridRetriever(store=self.store, keyword=keyword, settings=self.settings)
         retriever.in_scope()  # a pass over every chunk: here, not in a patient's first question
         return keyword, retriever
 
     def refresh(self) -> None:
-        """Pick up documents added or removed since the bot opened the index.
+        """Pick up documents added, updated or removed since the bot opened the index.
 
-        The vectors are read live from Chroma; the keyword index is reloaded here.
-
-        Raises:
-            IndexEmptyError: every document was removed.
+        The vectors are read live from Chroma; the keyword index (and the passage model,
+        after ``kapbot ingest --rebuild``) is reloaded here. Once every document has been
+        removed, every question gets the reply that the materials do not cover it.
         """
+        generation = self.store.generation()
         label = self.store.model_label() or STOCK
         if label != self.model:  # `ingest --rebuild` ran
             with self._lock:
                 self.model, self.passages = self._passage_model(label)
         with self._lock:
-            self.keyword, self.retriever = self._open_keyword()
+            self.keyword, self.retriever = self._open_keyword(empty_ok=True)
+            self._generation = generation
+
+    def follow_changes(self) -> None:
+        """:meth:`refresh` when another process changed the index's documents since this
+        bot last loaded them (the index records a new generation on every change);
+        looked at no more often than every ``settings.refresh_seconds``. When the index
+        cannot be reached, the bot goes on with what it has."""
+        now = time.monotonic()
+        if now - self._looked < self.settings.refresh_seconds:
+            return
+        if not self._looking.acquire(blocking=False):
+            return  # another thread is looking
+        try:
+            self._looked = now
+            if self.store.generation() != self._generation:
+                log.info("the index's documents changed since they were loaded: reloading")
+                self.refresh()
+        except IndexUnavailableError as exc:
+            log.warning("could not look for changes to the index: %s", exc)
+        finally:
+            self._looking.release()
 
     def standalone(self, question: str, history: Sequence[Mapping[str, str]]) -> str:
         if self._condense is not None:
@@ -224,6 +254,7 @@ class Bot:
                 notices=message.notices,
                 safety_rule=safety.rule,
             )
+        self.follow_changes()
         query = self.standalone(message.text, turns)
         passages = self.retrieve(query, vector if query == message.text else None)
         relevant = bool(passages) and (

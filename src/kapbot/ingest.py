@@ -369,6 +369,8 @@ class Indexer:
             self.catalog.touch(report.added + report.updated)
             self.catalog.ensure(report.skipped)
             self.sync_keyword()
+            if report.added or report.updated or report.deleted or after != before:
+                self.store.mark_changed()
         return report
 
     def rebuild(self) -> IngestReport:
@@ -486,6 +488,8 @@ class Indexer:
                     )
             self._remove(targets, report)
             self.sync_keyword()
+            if report.deleted:
+                self.store.mark_changed()
         return report
 
     def _remove(self, sources: list[str], report: IngestReport) -> None:

@@ -97,6 +97,9 @@ class Settings:
         admin_password: Password of the content team's admin page (user ``admin``);
             unset means the admin page is disabled. There is no default.
         web_concurrency: Chat requests the web app works on at once.
+        refresh_seconds: How often, at most, a running bot looks whether another process
+            (``kapbot ingest``, ``kapbot remove``) changed the index's documents, before
+            answering a message (0: before every message).
         web_queue_size: Requests that may wait in the web app's queue; more are refused
             with a "busy" message instead of piling up.
         clinic_name: How the web page names the clinic.
@@ -132,6 +135,7 @@ class Settings:
     abstain_below: float = 0.30
     max_message_chars: int = 2000
     history_turns: int = 6
+    refresh_seconds: float = 2.0
     llm: str | None = None
     llm_base_url: str | None = None
     llm_timeout: float = 30.0
@@ -164,6 +168,10 @@ class Settings:
                 raise ValueError(
                     f"KAPBOT_{name.upper()} must be at least 1, got {getattr(self, name)}"
                 )
+        if self.refresh_seconds < 0:
+            raise ValueError(
+                f"KAPBOT_REFRESH_SECONDS must be 0 or more, got {self.refresh_seconds}"
+            )
         if self.scope_penalty < 0:
             raise ValueError(f"KAPBOT_SCOPE_PENALTY must be 0 or more, got {self.scope_penalty}")
         if self.fusion not in FUSIONS:
@@ -266,6 +274,7 @@ _TYPES: dict[str, type] = {
     "abstain_below": float,
     "max_message_chars": int,
     "history_turns": int,
+    "refresh_seconds": float,
     "llm": str,
     "llm_base_url": str,
     "llm_timeout": float,

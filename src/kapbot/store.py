@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -193,27 +194,42 @@ class ChunkStore:
                 ) from exc
             raise
 
-    def model_label(self) -> str | None:
-        """The name of the embedding model the index's vectors came from (None when the
-        index predates fitted models: the packaged model)."""
+    def _fresh_metadata(self, what: str) -> dict[str, Any]:
+        """The chunk collection's metadata, asked afresh: another process may have
+        changed it since this one opened the index."""
         chroma = self.vectorstore.stores[CHUNK]
-        # Asked afresh: another process may have rebuilt the index since this one opened it.
         fresh = self._call(
-            "read the index's model",
+            what,
             chroma._client.get_collection,  # type: ignore[attr-defined]
             self._collection(CHUNK).name,
         )
-        meta = fresh.metadata
-        value = (meta or {}).get(MODEL_KEY)
+        return dict(fresh.metadata or {})
+
+    def _set_metadata(self, what: str, key: str, value: str) -> None:
+        collection = self._collection(CHUNK)
+        meta = {**self._fresh_metadata(what), key: value}
+        _retry_locked(lambda: self._call(what, collection.modify, metadata=meta))
+
+    def model_label(self) -> str | None:
+        """The name of the embedding model the index's vectors came from (None when the
+        index predates fitted models: the packaged model)."""
+        value = self._fresh_metadata("read the index's model").get(MODEL_KEY)
         return str(value) if value else None
 
     def set_model_label(self, label: str) -> None:
         """Record which embedding model the index's vectors come from."""
-        collection = self._collection(CHUNK)
-        meta = {**(collection.metadata or {}), MODEL_KEY: label}
-        _retry_locked(
-            lambda: self._call("record the index's model", collection.modify, metadata=meta)
-        )
+        self._set_metadata("record the index's model", MODEL_KEY, label)
+
+    def generation(self) -> str | None:
+        """A token that changes whenever the index's documents change (see
+        :meth:`mark_changed`); None for an index no change has marked yet."""
+        value = self._fresh_metadata("check the index for changes").get(GENERATION_KEY)
+        return str(value) if value else None
+
+    def mark_changed(self) -> None:
+        """Record that documents were added, updated or removed, so that processes
+        serving from this index (``kapbot serve``) reload what they keep in memory."""
+        self._set_metadata("record a change of the index", GENERATION_KEY, uuid.uuid4().hex)
 
     def count(self, kind: str = CHUNK) -> int:
         """Number of chunks (passages), or of the records of another ``kind``."""
@@ -358,6 +374,7 @@ class ChunkStore:
 
 _T = TypeVar("_T")
 MODEL_KEY = "kapbot_model"  # collection metadata: the embedding model of the vectors
+GENERATION_KEY = "kapbot_generation"  # collection metadata: changes with the documents
 # A wider HNSW search than Chroma's default 100 candidates: the sentence search asks for 40
 # neighbours, and at ef 100 an occasional right sentence was missed (measured on evals/).
 _HNSW = {"space": "cosine", "ef_search": 200}

@@ -31,7 +31,7 @@ from gradio.events import api as gr_api
 
 from kapbot import content
 from kapbot.bot import Bot
-from kapbot.errors import IndexEmptyError, KapbotError
+from kapbot.errors import IndexUnavailableError, KapbotError
 from kapbot.ingest import Indexer
 from kapbot.journal import FeedbackRecord, Journal
 from kapbot.records import Reply
@@ -308,8 +308,8 @@ class Admin:
     def _refreshed(self) -> None:
         try:
             self.bot.refresh()
-        except IndexEmptyError:
-            log.warning("the index is empty after an admin change")
+        except IndexUnavailableError as exc:  # the next message looks again
+            log.warning("could not reload the index after an admin change: %s", exc)
 
     def upload(self, files: list[str] | None) -> str:
         if not files:
