@@ -11,6 +11,7 @@ from kapbot import Bot, Reply
 from kapbot.errors import IndexEmptyError
 from kapbot.ingest import Indexer
 from kapbot.settings import Settings
+from tests.conftest import run_kapbot
 
 pytestmark = pytest.mark.integration
 
@@ -236,20 +237,27 @@ def test_a_serving_bot_follows_documents_removed_and_added_by_another_process(
     built_indexer, settings: Settings, embeddings
 ) -> None:  # type: ignore[no-untyped-def]
     """`kapbot remove` while `kapbot serve` runs: the served answers stop quoting the
-    removed document (its passages lived on in the bot's keyword index) and quote it
-    again once it is ingested back, without a restart."""
+    removed document (its passages lived on in the bot's keyword index, and its vectors
+    in this process's copy of the vector index) and quote it again once it is ingested
+    back, without a restart."""
     bot = Bot(settings.with_(refresh_seconds=0), embeddings=embeddings)
     assert JOURNEY in {c.source for c in bot.ask(REMS_QUESTION).citations}
+    generation = bot.store.generation()
 
-    other = Indexer.open(settings, embeddings=embeddings)  # as the CLI would open it
-    generation = other.store.generation()
-    assert other.remove([JOURNEY]).deleted == [JOURNEY]
-    assert other.store.generation() != generation
+    env = {"KAPBOT_CORPUS_DIR": str(settings.corpus_dir)}
+    removed = run_kapbot("remove", JOURNEY, env=env)  # another process, as in production
+    assert removed.returncode == 0, removed.stderr
+    assert bot.store.generation() != generation
     after = bot.ask(REMS_QUESTION)
-    assert JOURNEY not in _sources(after), after.text
+    assert after.passages and JOURNEY not in _sources(after), after.text
+    assert all(p.text and p.source for p in after.passages)  # no deleted record lingers
 
-    assert other.ingest().added == [JOURNEY]
+    assert run_kapbot("ingest", env=env).returncode == 0
     assert JOURNEY in {c.source for c in bot.ask(REMS_QUESTION).citations}
+
+    # The same in one process (the admin page's Indexer beside the bot).
+    assert Indexer.open(settings, embeddings=embeddings).remove([JOURNEY]).deleted == [JOURNEY]
+    assert JOURNEY not in _sources(bot.ask(REMS_QUESTION))
 
 
 def test_a_bot_looks_for_changes_no_more_often_than_its_setting(

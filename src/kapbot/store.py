@@ -347,7 +347,11 @@ class ChunkStore:
     def search_by_vector(
         self, vector: Sequence[float], k: int, kind: str = CHUNK
     ) -> list[tuple[Document, float]]:
-        """Records of ``kind`` nearest to ``vector``, with cosine similarity, best first."""
+        """Records of ``kind`` nearest to ``vector``, with cosine similarity, best first.
+
+        A record another process deleted can linger in this process's copy of the
+        embedded vector index (it reads its vectors once) with no text or metadata left:
+        it is left out."""
         if k <= 0:
             return []
         result = self._call(
@@ -369,6 +373,7 @@ class ChunkStore:
                 result["distances"][0],
                 strict=True,
             )
+            if text is not None or meta is not None
         ]
 
 
