@@ -101,8 +101,9 @@ class Bot:
     Loads the embedding models and opens the index once; :meth:`ask` is safe to call
     from several threads. Documents another process adds, updates or removes (``kapbot
     ingest``, ``kapbot remove``, a rebuild) are picked up by the next message once
-    ``settings.refresh_seconds`` have passed since the last look. A message is embedded once, by the packaged model
-    (``embeddings``), for both the crisis check and the search; the passages were
+    ``settings.refresh_seconds`` have passed since the last look. A message is embedded
+    once, by the packaged model (``embeddings``), for both the crisis check and the
+    search; the passages were
     embedded by the model the index names (``model``: the packaged one, or one fitted
     to the documents, see :mod:`kapbot.adaptation`).
 

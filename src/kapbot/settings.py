@@ -94,12 +94,12 @@ class Settings:
             unset means no LLM and no network use.
         llm_base_url: Base URL for an OpenAI-compatible or Ollama server.
         llm_timeout: Seconds to wait for the chat model before falling back.
-        admin_password: Password of the content team's admin page (user ``admin``);
-            unset means the admin page is disabled. There is no default.
-        web_concurrency: Chat requests the web app works on at once.
         refresh_seconds: How often, at most, a running bot looks whether another process
             (``kapbot ingest``, ``kapbot remove``) changed the index's documents, before
             answering a message (0: before every message).
+        admin_password: Password of the content team's admin page (user ``admin``);
+            unset means the admin page is disabled. There is no default.
+        web_concurrency: Chat requests the web app works on at once.
         web_queue_size: Requests that may wait in the web app's queue; more are refused
             with a "busy" message instead of piling up.
         clinic_name: How the web page names the clinic.
