@@ -72,6 +72,13 @@ _SHORTHAND = {
     "dye": "die",
     "ded": "dead",
     "pils": "pills",
+    # Every lexicon phrase about pills covers the other words for them ("take all my meds").
+    "meds": "pills",
+    "medication": "pills",
+    "medications": "pills",
+    "medicine": "pills",
+    "medicines": "pills",
+    "tablets": "pills",
     "kiero": "quiero",
     "q": "que",
     "xq": "porque",
