@@ -63,6 +63,17 @@ def test_follow_up_uses_the_conversation(bot: Bot) -> None:
     assert any("Spravato" in p.text for p in reply.passages)
 
 
+def test_a_switch_of_treatment_after_a_bare_question_answers_about_the_new_one(bot: Bot) -> None:
+    history = [
+        {"role": "user", "content": "what is KAP?"},
+        {"role": "assistant", "content": "KAP combines ketamine with psychotherapy [1]."},
+    ]
+    reply = bot.ask("and the spray?", history=history)
+    assert reply.kind == "answer", reply.query
+    assert "spray" in reply.text.lower()
+    assert any("nasal spray" in c.text for c in reply.citations)
+
+
 @pytest.mark.parametrize(
     ("earlier", "question", "quoted"),
     [

@@ -273,6 +273,14 @@ def test_a_switch_of_treatment_keeps_the_question_and_drops_the_old_treatment() 
     )
 
 
+def test_a_switch_from_a_question_that_was_only_its_treatment_asks_it_again() -> None:
+    # "what is KAP?" has no topic but KAP; "and the spray?" asks "what is" of the spray.
+    history = [user("what is KAP?"), assistant("KAP combines ketamine with psychotherapy [1].")]
+    query = standalone_query("and the spray?", history)
+    assert query == "and the spray? (what is)"
+    assert split_context(query, "and the spray?") == ("and the spray?", "what is")
+
+
 def test_split_context_undoes_standalone_query() -> None:
     question = "and what does that cost?"
     query = standalone_query(question, HISTORY)

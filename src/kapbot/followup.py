@@ -166,6 +166,12 @@ def standalone_query(question: str, history: Sequence[Turn] | None, turns: int =
         topic += [n for n in _names(last_answer.get("content", "")) if n.lower() not in lowered]
     if switches_treatment(question):
         topic = [w for w in topic if not _names_treatment(w)]
+        if not topic:
+            # "what is KAP?" then "and the spray?": the earlier question had no words but
+            # its treatment and its question words; those ask the same of the new one.
+            asked = next((t for t in reversed(recent) if t.get("role") == "user"), None)
+            words = _words(asked.get("content", "")) if asked is not None else []
+            topic = [w for w in words if not _names_treatment(w)]
     if not topic:
         return question
     return f"{question} ({' '.join(topic)})"
