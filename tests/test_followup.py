@@ -11,6 +11,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from kapbot.followup import (
     LLMCondenser,
+    has_context,
     needs_context,
     split_context,
     standalone_query,
@@ -279,6 +280,13 @@ def test_a_switch_from_a_question_that_was_only_its_treatment_asks_it_again() ->
     query = standalone_query("and the spray?", history)
     assert query == "and the spray? (what is)"
     assert split_context(query, "and the spray?") == ("and the spray?", "what is")
+
+
+def test_has_context_tells_a_query_with_the_conversation_s_words() -> None:
+    query = standalone_query("and what does that cost?", HISTORY)
+    assert has_context(query)
+    assert not has_context("and what does that cost?")
+    assert not has_context("what is KAP (ketamine therapy)?")
 
 
 def test_split_context_undoes_standalone_query() -> None:

@@ -235,3 +235,15 @@ def test_refresh_seconds_is_read_and_may_be_zero_but_not_negative() -> None:
     assert Settings.from_env({"KAPBOT_REFRESH_SECONDS": "0.5"}).refresh_seconds == 0.5
     with pytest.raises(ValueError, match="KAPBOT_REFRESH_SECONDS must be 0 or more"):
         Settings.from_env({"KAPBOT_REFRESH_SECONDS": "-1"})
+
+
+def test_distinctive_weight_and_common_word_share_are_read_and_checked() -> None:
+    settings = Settings.from_env(
+        {"KAPBOT_DISTINCTIVE_WEIGHT": "0", "KAPBOT_COMMON_WORD_SHARE": "0.5"}
+    )
+    assert (settings.distinctive_weight, settings.common_word_share) == (0.0, 0.5)
+    with pytest.raises(ValueError, match="KAPBOT_DISTINCTIVE_WEIGHT must be 0 or more"):
+        Settings.from_env({"KAPBOT_DISTINCTIVE_WEIGHT": "-1"})
+    for share in ("0", "1.5"):
+        with pytest.raises(ValueError, match="KAPBOT_COMMON_WORD_SHARE must be above 0"):
+            Settings.from_env({"KAPBOT_COMMON_WORD_SHARE": share})

@@ -224,9 +224,11 @@ class Bot:
         with self._lock:
             return self.retriever.search(query, vector=vector)
 
-    def _embed(self, text: str) -> list[float]:
+    def _embed(self, text: str) -> list[list[float]]:
+        """The message's vector, then that of its distinctive words if the search uses
+        them (``HybridRetriever.query_texts``): one forward pass for both."""
         with self._lock:
-            return self.store.embed_query(text)
+            return self.store.embed_queries(self.retriever.query_texts(text))
 
     def ask(self, question: str, history: Sequence[Mapping[str, Any]] | None = None) -> Reply:
         """Answer one message, given the conversation so far.
@@ -243,8 +245,8 @@ class Bot:
             return Reply("invalid", INVALID_TEXT, notices=message.notices)
         turns = _valid_history(history)
         # Safety first: the crisis check sees every message before anything else does.
-        vector = self._embed(message.text)
-        safety = self.crisis.check(message.text, turns, vector=vector)
+        vectors = self._embed(message.text)
+        safety = self.crisis.check(message.text, turns, vector=vectors[0])
         if safety.level != "none":
             log.info("crisis check: %s (%s: %s)", safety.level, safety.rule, safety.matched)
         if safety.level == "crisis":
@@ -257,7 +259,8 @@ class Bot:
             )
         self.follow_changes()
         query = self.standalone(message.text, turns)
-        passages = self.retrieve(query, vector if query == message.text else None)
+        search_vector = self.retriever.query_vector(vectors) if query == message.text else None
+        passages = self.retrieve(query, search_vector)
         relevant = bool(passages) and (
             max(p.similarity for p in passages) >= self.settings.abstain_below
         )

@@ -66,6 +66,7 @@ _GENERIC = _FILLER | frozenset(
     ptsd anxiety depression better worse different difference same compare""".split()
 )
 _MARKER = re.compile(r"\[\d+\]")
+_CONTEXT = re.compile(r" \([^()]+\)$")
 # "and the nasal spray one?", "what about KAP?": a follow-up that opens like this and
 # names a form of treatment asks the earlier question again about that form.
 _CONTRAST = ("and ", "what about", "how about", "but what about", "also what about")
@@ -175,6 +176,12 @@ def standalone_query(question: str, history: Sequence[Turn] | None, turns: int =
     if not topic:
         return question
     return f"{question} ({' '.join(topic)})"
+
+
+def has_context(query: str) -> bool:
+    """Whether a query carries the conversation's words (a :func:`standalone_query`
+    result for a follow-up)."""
+    return _CONTEXT.search(query) is not None
 
 
 def split_context(query: str, question: str) -> tuple[str, str]:

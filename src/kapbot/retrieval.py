@@ -22,7 +22,9 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from kapbot.chunking import CHUNK, QUESTION, SENTENCE
+from kapbot.emphasis import CommonWords, emphasise
 from kapbot.exact import ExactIndex
+from kapbot.followup import has_context
 from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.records import Passage
 from kapbot.scope import scope_pattern, sources_in_scope
@@ -167,6 +169,7 @@ class HybridRetriever(BaseRetriever):
     _in_scope: Set[str] | None = PrivateAttr(default=None)
     _scope_known: bool = PrivateAttr(default=False)
     _apart: ClinicIndex | None = PrivateAttr(default=None)
+    _common: CommonWords | None = PrivateAttr(default=None)
 
     def in_scope(self) -> Set[str] | None:
         """The documents inside the clinic's scope (``settings.scope_words``), or None
@@ -197,6 +200,34 @@ class HybridRetriever(BaseRetriever):
             self._in_scope, self._scope_known = inside, True
         return self._in_scope
 
+    def common_words(self) -> CommonWords:
+        """The words most of the clinic's passages share (of all passages, when the
+        scope does not apply), counted once."""
+        if self._common is None:
+            inside = self.in_scope()
+            self._common = CommonWords.count(
+                (
+                    d.page_content
+                    for d in self.keyword.docs
+                    if inside is None or d.metadata.get("source") in inside
+                ),
+                self.settings.common_word_share,
+            )
+        return self._common
+
+    def query_texts(self, query: str) -> list[str]:
+        """What to embed for ``query``: itself, then its distinctive words if it has
+        any (not for a follow-up carrying the conversation's words: those name what
+        it is about, and most of them are words every passage shares)."""
+        if self.settings.distinctive_weight <= 0 or has_context(query):
+            return [query]
+        distinctive = self.common_words().distinctive(query)
+        return [query] if distinctive is None else [query, distinctive]
+
+    def query_vector(self, vectors: Sequence[Sequence[float]]) -> list[float]:
+        """The search vector from the embeddings of :meth:`query_texts`."""
+        return emphasise(vectors, self.settings.distinctive_weight)
+
     def _candidates(
         self, query: str, vector: Sequence[float], inside: Set[str] | None
     ) -> tuple[list[tuple[Document, float]], ...]:
@@ -221,7 +252,9 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Passage]:
         """The ``k`` best passages for ``query`` (default ``settings.top_k``), best first.
 
-        ``vector`` is the query's embedding when the caller already has it.
+        ``vector`` is the search vector when the caller already has it
+        (:meth:`query_vector`); otherwise the query and its distinctive words are
+        embedded here.
 
         Four rankings are fused (``settings.fusion``): passages by their own vector, by
         their best sentence's vector, by their best curated question's vector
@@ -237,7 +270,7 @@ class HybridRetriever(BaseRetriever):
         s = self.settings
         k = s.top_k if k is None else k
         if vector is None:
-            vector = self.store.embed_query(query)
+            vector = self.query_vector(self.store.embed_queries(self.query_texts(query)))
         inside = self.in_scope()
         dense, sentences, sparse = self._candidates(query, vector, inside)
         questions = [

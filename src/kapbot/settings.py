@@ -85,6 +85,13 @@ class Settings:
             phrasings, now that the clinic's own passages are always candidates: see
             ``HybridRetriever``). A corpus whose documents are all in scope (or all
             outside it) ranks exactly as without it; 0 turns the scope off.
+        distinctive_weight: The search uses the message's vector plus this much of the
+            vector of its distinctive words: the message without the words more than
+            ``common_word_share`` of the clinic's passages contain ("is KAP addictive?"
+            -> "is addictive"; see ``kapbot.emphasis``). Not for a follow-up searched
+            with the conversation's words. 0 turns it off.
+        common_word_share: A word (not a stop word) in more than this share of the
+            clinic's passages says little about which of them answers.
         top_k: Passages returned to the composer (and in ``Reply.passages``).
         abstain_below: Cosine similarity the best passage must reach, else kapbot
             says the materials do not cover the question (calibrated on ``evals/``).
@@ -131,6 +138,8 @@ class Settings:
     question_min_similarity: float = 0.7
     scope_words: str = "ketamine, esketamine, Spravato, KAP"
     scope_penalty: float = 1.75
+    distinctive_weight: float = 1.0
+    common_word_share: float = 0.2
     top_k: int = 5
     abstain_below: float = 0.30
     max_message_chars: int = 2000
@@ -174,6 +183,15 @@ class Settings:
             )
         if self.scope_penalty < 0:
             raise ValueError(f"KAPBOT_SCOPE_PENALTY must be 0 or more, got {self.scope_penalty}")
+        if self.distinctive_weight < 0:
+            raise ValueError(
+                f"KAPBOT_DISTINCTIVE_WEIGHT must be 0 or more, got {self.distinctive_weight}"
+            )
+        if not 0 < self.common_word_share <= 1:
+            raise ValueError(
+                f"KAPBOT_COMMON_WORD_SHARE must be above 0 and at most 1, "
+                f"got {self.common_word_share}"
+            )
         if self.fusion not in FUSIONS:
             raise ValueError(
                 f"KAPBOT_FUSION must be one of {', '.join(FUSIONS)}, got {self.fusion!r}"
@@ -270,6 +288,8 @@ _TYPES: dict[str, type] = {
     "question_min_similarity": float,
     "scope_words": str,
     "scope_penalty": float,
+    "distinctive_weight": float,
+    "common_word_share": float,
     "top_k": int,
     "abstain_below": float,
     "max_message_chars": int,

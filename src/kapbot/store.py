@@ -340,6 +340,14 @@ class ChunkStore:
     def embed_query(self, text: str) -> list[float]:
         return self.vectorstore.embeddings.embed_query(text)  # type: ignore[union-attr]
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several messages in one forward pass (by the model that embeds queries)."""
+        if len(texts) == 1:
+            return [self.embed_query(texts[0])]
+        model = self.vectorstore.stores[SENTENCE].embeddings
+        assert model is not None
+        return model.embed_documents(texts)
+
     def similarity_search(self, query: str, k: int = 4) -> list[tuple[Document, float]]:
         """Dense search: chunks with cosine similarity (1 - distance), best first."""
         return self.search_by_vector(self.embed_query(query), k)
