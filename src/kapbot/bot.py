@@ -176,7 +176,9 @@ class Bot:
         else:
             keyword = keyword_index(self.settings.keyword_dir, self.store)
         retriever = HybridRetriever(store=self.store, keyword=keyword, settings=self.settings)
-        retriever.in_scope()  # a pass over every chunk: here, not in a patient's first question
+        # Passes over every chunk: here, not in a patient's first question.
+        retriever.in_scope()
+        retriever.common_words()
         return keyword, retriever
 
     def refresh(self) -> None:
