@@ -574,3 +574,18 @@ def test_only_a_question_heading_makes_the_sections_start_the_answer() -> None:
     assert ExtractiveComposer(uniform).compose(question, [topic]).text.startswith("Lozenges")
     faq = passage("## How do at-home ketamine lozenges reach the patient?\n\n" + body)
     assert ExtractiveComposer(uniform).compose(question, [faq]).text.startswith("At-home")
+
+
+def test_a_second_passage_as_close_in_meaning_is_quoted_without_shared_words() -> None:
+    # "money is tight" shares no word with the insurance passage, but the search found it
+    # at least as similar to the question as the first passage: both are quoted.
+    question = "money is tight, what does one KAP session cost here?"
+    first = replace(COST, similarity=0.40)
+    composer = ExtractiveComposer(uniform, second_ratio=10.0)
+    closer = composer.compose(question, [first, replace(INSURANCE, similarity=0.40)])
+    further = composer.compose(question, [first, replace(INSURANCE, similarity=0.39)])
+    unknown = composer.compose(question, [first, INSURANCE])  # similarity 0: only BM25 found it
+    assert [p.source for p in closer.cited] == ["cost.md", "insurance.md"]
+    assert "Spravato" in closer.text and "[2]" in closer.text
+    assert [p.source for p in further.cited] == ["cost.md"]
+    assert [p.source for p in unknown.cited] == ["cost.md"]
