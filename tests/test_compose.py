@@ -576,9 +576,10 @@ def test_only_a_question_heading_makes_the_sections_start_the_answer() -> None:
     assert ExtractiveComposer(uniform).compose(question, [faq]).text.startswith("At-home")
 
 
-def test_a_second_passage_as_close_in_meaning_is_quoted_without_shared_words() -> None:
-    # "money is tight" shares no word with the insurance passage, but the search found it
-    # at least as similar to the question as the first passage: both are quoted.
+def test_a_second_passage_as_close_in_meaning_is_quoted_with_few_shared_words() -> None:
+    # The insurance passage shares one word ("cost") with the question, far below the
+    # ratio, but the search found it at least as similar to the question as the first
+    # passage: both are quoted.
     question = "money is tight, what does one KAP session cost here?"
     first = replace(COST, similarity=0.40)
     composer = ExtractiveComposer(uniform, second_ratio=10.0)
@@ -589,3 +590,44 @@ def test_a_second_passage_as_close_in_meaning_is_quoted_without_shared_words() -
     assert "Spravato" in closer.text and "[2]" in closer.text
     assert [p.source for p in further.cited] == ["cost.md"]
     assert [p.source for p in unknown.cited] == ["cost.md"]
+
+
+def test_a_second_passage_sharing_no_word_is_not_quoted_however_close() -> None:
+    question = "money is tight, what does one KAP session cost here?"
+    composer = ExtractiveComposer(uniform, second_ratio=0.0)
+    result = composer.compose(
+        question, [replace(COST, similarity=0.40), replace(PARKING, similarity=0.90)]
+    )
+    assert [p.source for p in result.cited] == ["cost.md"]
+
+
+MEDICATIONS = passage(
+    "### Can KAP be combined with my current medications?\n\nPotentially, yes — but this "
+    "depends on your medication history. Some patients continue their medications.",
+    source="faq.md",
+)
+REFERRAL = passage(
+    "### Do I need a referral?\n\nNo referral is required. Call our office to book.",
+    source="faq.md",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "source", "heading"),
+    [
+        # A bare reply quoted for another question keeps the question it answers.
+        ("can I stop my lithium, does my medication history matter?", MEDICATIONS, True),
+        ("do I need a referral?", REFERRAL, True),
+        # Quoted from further in, or not a bare reply: no heading.
+        ("do patients continue their medications?", MEDICATIONS, False),
+        ("how do I book with your office?", REFERRAL, False),
+    ],
+)
+def test_a_bare_faq_reply_is_quoted_with_its_question(
+    question: str, source: Passage, heading: bool
+) -> None:
+    text = ExtractiveComposer(uniform).compose(question, [source]).text
+    shown = f"**{source.section}** "
+    assert text.startswith(shown) is heading, text
+    if heading:
+        assert text[len(shown) :].startswith(("Potentially, yes", "No referral"))

@@ -35,6 +35,13 @@ Weigher = Callable[[str], float]
 _MARKER = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKER_AFTER_STOP = re.compile(r"([.!?])\s*((?:\[\d+\]\s*)+)")
+# The opening of an FAQ answer that replies to its heading's question and means nothing
+# without it ("Potentially, yes — but this depends on ...").
+_BARE_REPLY = re.compile(
+    r"(?:yes|no|potentially|possibly|probably|generally|usually|often|sometimes|maybe|"
+    r"not necessarily|not always|it depends|absolutely|definitely)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,18 @@ def _render(units: Sequence[Unit]) -> str:
 class _Span:
     units: tuple[Unit, ...]
     score: float
+    opens_section: bool = False
+
+
+def _quote(span: _Span, passage: Passage) -> str:
+    """The span as Markdown. An FAQ answer quoted from its first sentence, when that
+    sentence is a bare reply ("No.", "Potentially, yes — ..."), comes with the question it
+    answers, in bold: the patient asked something else, and "yes" alone would answer them."""
+    text = _render(span.units)
+    heading = " ".join(passage.section.split())
+    if span.opens_section and heading.endswith("?") and _BARE_REPLY.match(span.units[0].text):
+        return f"**{markdown_safe(heading)}** {text}"
+    return text
 
 
 def _size_between(units: Sequence[Unit], start: int, end: int) -> int:
@@ -141,7 +160,7 @@ class ExtractiveComposer:
             chosen.append(unit)
             size += len(unit.text) + 1
         score = max(heading, scores[best]) + sum(self._score(u.text, query) for u in chosen) * 0.1
-        return _Span(tuple(chosen), score)
+        return _Span(tuple(chosen), score, opens_section=chosen[0] is units[0])
 
     def _anchor(
         self,
@@ -184,13 +203,17 @@ class ExtractiveComposer:
             if (other.source, other.section) == (passages[0].source, passages[0].section):
                 continue
             span = self.best_span(other, query, self.max_chars // 2)
-            if span.units and (
-                (span.score > 0 and span.score >= self.second_ratio * first.score)
-                or (other.similarity > 0 and other.similarity >= passages[0].similarity)
+            if (
+                span.units
+                and span.score > 0
+                and (
+                    span.score >= self.second_ratio * first.score
+                    or 0 < passages[0].similarity <= other.similarity
+                )
             ):
                 parts.append((span, other))
             break
-        text = "\n\n".join(f"{_render(span.units)} [{i}]" for i, (span, _) in enumerate(parts, 1))
+        text = "\n\n".join(f"{_quote(span, p)} [{i}]" for i, (span, p) in enumerate(parts, 1))
         return Composition(text, tuple(p for _, p in parts))
 
 
