@@ -5,8 +5,9 @@ the span of sentences that best matches the question (the answer right under a h
 that asks the same question, or the sentence that best combines the question's rarest
 words with its sentence vector's similarity to the question, plus what follows it), and
 may add a shorter quote from a second, different section: one that shares enough of the
-question's words, or whose passage is at least as close to the question in meaning as the
-first.
+question's words, or shares some and whose passage is at least as close to the question in
+meaning as the first. An FAQ answer quoted from a bare reply ("No.", "Potentially, yes —
+...") comes with the question it answers.
 
 :class:`GenerativeComposer` asks a chat model for an answer and keeps only sentences
 whose ``[n]`` points at a passage it was given and that passage supports (its words and
@@ -101,9 +102,9 @@ class ExtractiveComposer:
         weight: Weight of a stemmed query token (the keyword index's IDF).
         max_chars: Length budget of the quote from the best passage.
         second_ratio: A second passage is quoted when its best span scores at least this
-            fraction of the first one's (by the question's words), or when it is at least as
-            similar to the question as the first passage (by meaning: the patient's words
-            may not be the clinic's).
+            fraction of the first one's (by the question's words), or when it shares at
+            least one of them and is at least as similar to the question as the first
+            passage (by meaning: the patient's words may not be the clinic's).
         semantic_weight: Weight of a sentence's vector similarity to the question (from
             ``Passage.matched``) against its share of the question's word weight, when
             choosing the sentence a quote is built around (0: words only).
