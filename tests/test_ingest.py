@@ -255,8 +255,11 @@ def test_curated_questions_point_at_their_passage_and_follow_edits(
     assert texts == {"where do i leave my car", "which bus goes there"}
 
 
-def test_ingest_embeds_each_new_text_once_in_windows(settings, embeddings) -> None:  # type: ignore[no-untyped-def]
-    """The real model sees whole windows (sorted by length inside it), never a text twice."""
+@pytest.mark.parametrize("write_batch", [256, 2048])
+def test_ingest_embeds_each_new_text_once_in_windows(settings, embeddings, write_batch) -> None:  # type: ignore[no-untyped-def]
+    """The real model sees whole windows (sorted by length inside it), never a text twice:
+    also when a write batch is larger than the window and asks for its texts in another
+    order than the plan's (the store writes each kind of record apart)."""
     import dataclasses
 
     calls: list[int] = []
@@ -271,7 +274,7 @@ def test_ingest_embeds_each_new_text_once_in_windows(settings, embeddings) -> No
         def embed_query(self, text: str) -> list[float]:
             return embeddings.embed_query(text)  # type: ignore[no-any-return]
 
-    windowed = dataclasses.replace(settings, embed_window=700)
+    windowed = dataclasses.replace(settings, embed_window=700, index_batch_size=write_batch)
     indexer = Indexer.open(windowed, embeddings=Recorder())  # type: ignore[arg-type]
     report = indexer.ingest()
     assert report.ok, report.errors

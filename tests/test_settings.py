@@ -24,7 +24,7 @@ def test_defaults() -> None:
     assert settings.chroma_url is None
     assert settings.collection == "kapbot"
     assert (settings.chunk_max_chars, settings.chunk_min_chars) == (1200, 250)
-    assert (settings.embed_batch_size, settings.index_batch_size) == (64, 256)
+    assert (settings.embed_batch_size, settings.index_batch_size) == (64, 2048)
     assert settings.lock_timeout == 600.0
     assert settings.max_file_bytes == 20_000_000
 

@@ -113,7 +113,9 @@ class _CountingEmbeddings(Embeddings):
         batch = dict.fromkeys(first)
         while self._pending and len(batch) < self.window:
             text = self._pending.popleft()
-            if text not in self._ready:
+            # Skip what is embedded already: waiting in ``_ready``, or used up (gone from
+            # ``_uses``), as a write batch larger than the window leaves its texts pending.
+            if text not in self._ready and text in self._uses:
                 batch[text] = None
         return list(batch)
 

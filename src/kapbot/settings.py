@@ -49,7 +49,9 @@ class Settings:
         adapt_pairs: At most this many training pairs for fitting (bounds its time: about
             a minute per 100 pairs on two cores).
         embed_batch_size: Texts per call to the embedding model.
-        index_batch_size: Chunks per write batch of the indexing API.
+        index_batch_size: Records (passages, sentences, curated questions) per write batch
+            of the indexing API; Chroma's writes take less time in larger batches (10,000
+            chunks with stand-in vectors, so only the writes: 186 s at 256, 146 s at 2048).
         embed_window: Texts embedded together ahead of the write batches; the model sorts
             them by length, so its batches pad little (more memory, faster ingest).
         lock_timeout: Seconds a second ingest waits for the first before giving up.
@@ -121,7 +123,7 @@ class Settings:
     adapt: bool = True
     adapt_pairs: int = 1000
     embed_batch_size: int = 64
-    index_batch_size: int = 256
+    index_batch_size: int = 2048
     embed_window: int = 4096
     lock_timeout: float = 600.0
     max_file_bytes: int = 20_000_000
