@@ -114,7 +114,8 @@ class _CountingEmbeddings(Embeddings):
         while self._pending and len(batch) < self.window:
             text = self._pending.popleft()
             # Skip what is embedded already: waiting in ``_ready``, or used up (gone from
-            # ``_uses``), as a write batch larger than the window leaves its texts pending.
+            # ``_uses``): texts asked for ahead of the plan's order (the store writes each kind
+            # of record apart) were embedded as ``first`` and are still in the queue.
             if text not in self._ready and text in self._uses:
                 batch[text] = None
         return list(batch)
