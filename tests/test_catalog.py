@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -60,4 +61,47 @@ def test_record_queries_larger_than_sqlites_variable_limit(tmp_path: Path) -> No
         "chunk-299999",
     ]
     delete_keys(manager, keys)
+    assert manager.list_keys() == []
+
+
+def _rows(manager: SQLRecordManager) -> list[tuple[object, ...]]:
+    with manager.engine.connect() as db:  # type: ignore[union-attr]
+        rows = db.exec_driver_sql(
+            "SELECT key, namespace, group_id, updated_at FROM upsertion_record ORDER BY key"
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def test_update_writes_what_langchains_update_writes(tmp_path: Path) -> None:
+    """The one-statement ``update`` leaves the same rows as ``SQLRecordManager.update``:
+    new keys added, known keys moved to the new group and time, other keys untouched."""
+    ours = open_record_manager(Settings.from_env({"KAPBOT_HOME": str(tmp_path / "ours")}))
+    theirs = SQLRecordManager(ours.namespace, db_url=f"sqlite:///{tmp_path / 'theirs.db'}")
+    theirs.create_schema()
+    assert type(ours) is not SQLRecordManager and isinstance(ours, SQLRecordManager)
+    for manager in (ours, theirs):
+        manager.update(["c-1", "c-2", "c-3"], group_ids=["a.md", "a.md", None])
+        first = {key: t for key, _, _, t in _rows(manager)}
+        time.sleep(0.01)  # the database's clock counts milliseconds
+        manager.update(["c-2", "c-4"], group_ids=["b.md", "b.md"], time_at_least=first["c-1"])
+        assert sorted(manager.list_keys(group_ids=["b.md"])) == ["c-2", "c-4"]
+        rows = _rows(manager)
+        assert [r[:3] for r in rows] == [
+            ("c-1", ours.namespace, "a.md"),
+            ("c-2", ours.namespace, "b.md"),
+            ("c-3", ours.namespace, None),
+            ("c-4", ours.namespace, "b.md"),
+        ]
+        times = {key: t for key, _, _, t in rows}
+        assert times["c-1"] == first["c-1"] and times["c-3"] == first["c-3"]
+        assert times["c-2"] == times["c-4"] > first["c-2"]
+        assert sorted(manager.list_keys(before=times["c-2"])) == ["c-1", "c-3"]
+
+
+def test_update_keeps_langchains_checks(tmp_path: Path) -> None:
+    manager = open_record_manager(Settings.from_env({"KAPBOT_HOME": str(tmp_path)}))
+    with pytest.raises(ValueError, match="does not match"):
+        manager.update(["c-1", "c-2"], group_ids=["a.md"])
+    with pytest.raises(AssertionError, match="Time sync issue"):
+        manager.update(["c-1"], time_at_least=manager.get_time() + 3600)
     assert manager.list_keys() == []
