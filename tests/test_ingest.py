@@ -321,3 +321,37 @@ def test_an_index_of_the_older_one_collection_layout_is_rebuilt(
     assert sorted(reopened.store.ids(kind="sentence")) == sentence_ids
     hits = reopened.store.search_by_vector(reopened.store.embed_query(OLD_SENTENCE), 1, "sentence")
     assert OLD_SENTENCE in hits[0][0].page_content
+
+
+def test_short_records_keep_their_text_in_metadata_and_old_ones_still_read(
+    built_indexer: Indexer,
+) -> None:
+    """Sentences, pairs and curated questions are written without a Chroma document (an
+    embedded Chroma indexes documents for full-text search, which kapbot does not use),
+    their text in the metadata; records written before that, with the text as their
+    document, read back the same."""
+    from kapbot.store import TEXT_KEY
+
+    store = built_indexer.store
+    for kind in ("sentence", "question"):
+        raw = store._collection(kind).get(limit=5, include=["documents", "metadatas"])
+        assert raw["ids"] and raw["documents"] == [None] * len(raw["ids"])
+        assert all(m[TEXT_KEY] for m in raw["metadatas"])
+    passages = store._collection("chunk").get(limit=5, include=["documents", "metadatas"])
+    assert all(passages["documents"]) and not any(TEXT_KEY in m for m in passages["metadatas"])
+
+    hit = store.search_by_vector(store.embed_query(OLD_SENTENCE), 1, "sentence")[0][0]
+    assert OLD_SENTENCE in hit.page_content and TEXT_KEY not in hit.metadata
+    assert store.get([hit.id or ""]) == [hit]
+    questions = store.questions_by_chunk()
+    assert questions and all(q for texts in questions.values() for q in texts)
+
+    # The same sentence as an older index stored it: its text as the document.
+    collection = store._collection("sentence")
+    vector = collection.get(ids=[hit.id], include=["embeddings"])["embeddings"][0]
+    collection.upsert(
+        ids=[hit.id], embeddings=[vector], documents=[hit.page_content], metadatas=[hit.metadata]
+    )
+    assert store.get([hit.id or ""]) == [hit]
+    again = store.search_by_vector(store.embed_query(OLD_SENTENCE), 1, "sentence")[0][0]
+    assert again == hit

@@ -62,10 +62,31 @@ class _ByKind(VectorStore):
         added: list[str] = []
         for kind, pairs in groups.items():
             keys = [k for _, k in pairs]
-            added += self.stores[kind].add_documents(
-                [d for d, _ in pairs], ids=keys if all(keys) else None, **kwargs
-            )
+            if kind == CHUNK:
+                added += self.stores[kind].add_documents(
+                    [d for d, _ in pairs], ids=keys if all(keys) else None, **kwargs
+                )
+            else:
+                added += self._add_with_text_in_metadata(kind, [d for d, _ in pairs], keys)
         return added
+
+    def _add_with_text_in_metadata(
+        self, kind: str, docs: list[Document], keys: list[str | None]
+    ) -> list[str]:
+        """Write sentences, pairs and curated questions with their text in the metadata
+        (:data:`TEXT_KEY`) rather than as Chroma documents: an embedded Chroma indexes every
+        document for full-text search, which kapbot does not use (its keyword index is its
+        own), and that took two thirds of the time of writing these short records."""
+        store = self.stores[kind]
+        assert store.embeddings is not None
+        ids = [k or str(uuid.uuid4()) for k in keys]
+        vectors = store.embeddings.embed_documents([d.page_content for d in docs])
+        store._collection.upsert(  # type: ignore[attr-defined]
+            ids=ids,
+            embeddings=vectors,
+            metadatas=[{**d.metadata, TEXT_KEY: d.page_content} for d in docs],
+        )
+        return ids
 
     def add_texts(
         self,
@@ -267,7 +288,7 @@ class ChunkStore:
             for cid, text, meta in zip(
                 page["ids"], page["documents"], page["metadatas"], strict=True
             ):
-                yield Document(id=cid, page_content=text or "", metadata=dict(meta or {}))
+                yield _record(cid, text, meta)
 
     def source_stats(self) -> dict[str, tuple[str, int]]:
         """For each indexed source: its title and number of chunks."""
@@ -293,9 +314,7 @@ class ChunkStore:
                 for cid, text, meta in zip(
                     page["ids"], page["documents"], page["metadatas"], strict=True
                 ):
-                    found[cid] = Document(
-                        id=cid, page_content=text or "", metadata=dict(meta or {})
-                    )
+                    found[cid] = _record(cid, text, meta)
         return [found[i] for i in ids if i in found]
 
     def with_vectors(
@@ -311,14 +330,19 @@ class ChunkStore:
             for cid, text, meta, vector in zip(
                 page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True
             ):
-                yield Document(id=cid, page_content=text or "", metadata=dict(meta or {})), vector
+                yield _record(cid, text, meta), vector
 
     def questions_by_chunk(self) -> dict[str, list[str]]:
         """The curated questions of each chunk (chunk id -> question texts)."""
         out: dict[str, list[str]] = {}
         for page in self._pages("read questions", QUESTION, ["documents", "metadatas"]):
-            for text, meta in zip(page["documents"], page["metadatas"], strict=True):
-                out.setdefault(str((meta or {}).get("parent", "")), []).append(text or "")
+            for cid, text, meta in zip(
+                page["ids"], page["documents"], page["metadatas"], strict=True
+            ):
+                question = _record(cid, text, meta)
+                out.setdefault(str(question.metadata.get("parent", "")), []).append(
+                    question.page_content
+                )
         return out
 
     def ids_for_source(self, source: str, kind: str | None = None) -> list[str]:
@@ -370,10 +394,7 @@ class ChunkStore:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            (
-                Document(id=cid, page_content=text or "", metadata=dict(meta or {})),
-                1.0 - float(dist),
-            )
+            (_record(cid, text, meta), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 result["ids"][0],
                 result["documents"][0],
@@ -386,6 +407,20 @@ class ChunkStore:
 
 
 _T = TypeVar("_T")
+# Sentences, pairs and curated questions keep their text in this metadata key, not as a
+# Chroma document (see ``_ByKind._add_with_text_in_metadata``); passages are documents.
+TEXT_KEY = "kapbot_text"
+
+
+def _record(cid: str, text: str | None, meta: Any) -> Document:
+    """A record read back from Chroma, its text from the document or the metadata (records
+    written before the text moved to the metadata have it as the document)."""
+    metadata = dict(meta or {})
+    stored = metadata.pop(TEXT_KEY, None)
+    content = text if text is not None else stored
+    return Document(id=cid, page_content=str(content or ""), metadata=metadata)
+
+
 MODEL_KEY = "kapbot_model"  # collection metadata: the embedding model of the vectors
 GENERATION_KEY = "kapbot_generation"  # collection metadata: changes with the documents
 # A wider HNSW search than Chroma's default 100 candidates: the sentence search asks for 40
