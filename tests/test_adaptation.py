@@ -143,8 +143,8 @@ def fitted(fitted_home_template: Path, tmp_path: Path) -> Settings:
 
 
 def _vectors(store, kind: str, n: int = 3):  # type: ignore[no-untyped-def]
-    got = store._collection(kind).get(limit=n, include=["documents", "embeddings"])
-    return got["documents"], np.asarray(got["embeddings"])
+    got = store._collection(kind).get(limit=n, include=["embeddings"])
+    return [d.page_content for d in store.get(got["ids"])], np.asarray(got["embeddings"])
 
 
 @pytest.mark.integration
