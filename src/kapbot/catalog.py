@@ -4,8 +4,8 @@ The record manager (``SQLRecordManager``) remembers which chunk ids were written
 which source, which is what lets ``index()`` skip unchanged chunks and clean up stale
 ones. Its ``update`` is replaced by one prepared statement run for every key
 (``executemany``): LangChain's builds one INSERT with a row of bound values per key, and
-compiling that took a sixth of a cached ingest. The ``sources`` table keeps what the record manager does not: when a document was
-first added and last changed.
+compiling that took a sixth of a cached ingest. The ``sources`` table keeps what the
+record manager does not: when a document was first added and last changed.
 """
 
 from __future__ import annotations

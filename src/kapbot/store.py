@@ -407,9 +407,14 @@ class ChunkStore:
 
 
 _T = TypeVar("_T")
+MODEL_KEY = "kapbot_model"  # collection metadata: the embedding model of the vectors
+GENERATION_KEY = "kapbot_generation"  # collection metadata: changes with the documents
 # Sentences, pairs and curated questions keep their text in this metadata key, not as a
 # Chroma document (see ``_ByKind._add_with_text_in_metadata``); passages are documents.
 TEXT_KEY = "kapbot_text"
+# A wider HNSW search than Chroma's default 100 candidates: the sentence search asks for 40
+# neighbours, and at ef 100 an occasional right sentence was missed (measured on evals/).
+_HNSW = {"space": "cosine", "ef_search": 200}
 
 
 def _record(cid: str, text: str | None, meta: Any) -> Document:
@@ -419,13 +424,6 @@ def _record(cid: str, text: str | None, meta: Any) -> Document:
     stored = metadata.pop(TEXT_KEY, None)
     content = text if text is not None else stored
     return Document(id=cid, page_content=str(content or ""), metadata=metadata)
-
-
-MODEL_KEY = "kapbot_model"  # collection metadata: the embedding model of the vectors
-GENERATION_KEY = "kapbot_generation"  # collection metadata: changes with the documents
-# A wider HNSW search than Chroma's default 100 candidates: the sentence search asks for 40
-# neighbours, and at ef 100 an occasional right sentence was missed (measured on evals/).
-_HNSW = {"space": "cosine", "ef_search": 200}
 
 
 def _collections(
