@@ -108,7 +108,8 @@ def test_too_little_text_is_not_fitted() -> None:
     many = [_chunk(f"c{i}", f"T{i}", [LONG]) for i in range(MIN_PAIRS)]
     plan = fitting_plan(many, limit=1000)
     assert plan is not None and plan.pairs == 2 * MIN_PAIRS
-    assert plan.size == sum(len(step) for step in plan.steps) >= plan.pairs
+    # Each step twice: the passage model's, then the query head's.
+    assert plan.size == 2 * sum(len(step) for step in plan.steps) >= 2 * plan.pairs
 
 
 def test_the_packaged_model_has_no_folder(tmp_path: Path) -> None:
@@ -168,9 +169,82 @@ def test_passages_get_fitted_vectors_and_messages_the_packaged_model(
     question = "what does an IV infusion cost"
     assert np.allclose(bot.store.embed_query(question), embeddings.embed_query(question))
 
+    # The query head: the message's packaged vectors exactly as the packaged model gives
+    # them (the crisis check and the sentence records use them), and the head's for the
+    # passages, from the same pass.
+    assert bot.queries.has_head
+    for texts in ([question], [question, "IV infusion cost"]):
+        own, for_passages = bot.queries.encode(texts)
+        expected = (
+            [embeddings.embed_query(texts[0])]
+            if len(texts) == 1
+            else embeddings.embed_documents(texts)
+        )
+        assert own == expected  # bit for bit
+        assert np.allclose(np.linalg.norm(for_passages, axis=1), 1.0, atol=1e-5)
+        assert all(not np.allclose(a, b, atol=1e-2) for a, b in zip(own, for_passages, strict=True))
+    vector, passage_vector = bot.retriever.query_vectors(question)
+    own, for_passages = bot.queries.encode(bot.retriever.query_texts(question))
+    assert vector == bot.retriever.query_vector(own)
+    assert passage_vector == bot.retriever.query_vector(for_passages)
+
     reply = bot.ask("How is KAP different from an IV ketamine infusion?")
     assert reply.kind == "answer" and reply.citations
     assert bot.ask("i want to kill myself").kind == "crisis"
+
+
+@pytest.mark.integration
+def test_the_query_head_is_safe_from_many_threads_beside_other_embedding(
+    fitted: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    """The head reads the packaged model's hidden states through a hook: a forward pass
+    of another thread (another patient, or the admin page embedding a document with the
+    same model) must never feed it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kapbot import Bot
+
+    bot = Bot(fitted, embeddings=embeddings)
+    questions = [
+        "What does KAP cost?",
+        "is KAP addictive",
+        "Is Spravato covered by insurance?",
+        "who runs the infusion clinics? are they therapists",
+    ]
+    passage = (CORPUS / "cohen-kap-vs-infusions.md").read_text(encoding="utf-8")[:3000]
+    expected = {q: bot.ask(q) for q in questions}
+    document = embeddings.embed_documents([passage])
+
+    def job(i: int) -> object:
+        if i % 3 == 2:
+            return embeddings.embed_documents([passage])
+        return bot.ask(questions[i % len(questions)])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(job, range(36)))
+    for i, result in enumerate(results):
+        if i % 3 == 2:
+            assert np.allclose(result, document, atol=1e-6)
+            continue
+        want = expected[questions[i % len(questions)]]
+        assert result.text == want.text  # type: ignore[attr-defined]
+        assert [p.id for p in result.passages] == [p.id for p in want.passages]  # type: ignore[attr-defined]
+
+
+@pytest.mark.integration
+def test_a_model_fitted_before_query_heads_searches_with_the_packaged_vector(
+    fitted: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    from kapbot import Bot
+    from kapbot.embeddings import HEAD_FILE
+
+    label = Bot(fitted, embeddings=embeddings).model
+    (fitted.models_dir / label / HEAD_FILE).unlink()
+    bot = Bot(fitted, embeddings=embeddings)
+    assert bot.model == label and not bot.queries.has_head
+    vector, passage_vector = bot.retriever.query_vectors("is KAP addictive")
+    assert vector == passage_vector
+    assert bot.ask("How is KAP different from an IV ketamine infusion?").kind == "answer"
 
 
 @pytest.mark.integration
@@ -301,7 +375,7 @@ def test_a_tiny_first_build_keeps_the_packaged_model(tmp_path: Path, embeddings)
 
 @pytest.mark.integration
 def test_fitting_writes_a_complete_loadable_model(tmp_path: Path) -> None:
-    from kapbot.embeddings import fit_model, load_embeddings
+    from kapbot.embeddings import HEAD_FILE, QueryEncoder, fit_model, load_embeddings
 
     steps = [
         [
@@ -312,8 +386,24 @@ def test_fitting_writes_a_complete_loadable_model(tmp_path: Path) -> None:
     seen: list[int] = []
     folder = tmp_path / "models" / "fitted-test"
     fit_model(steps, folder, progress=seen.append)
-    assert seen == [4, 4]
-    assert (folder / "modules.json").is_file()
+    assert seen == [4, 4, 4, 4]  # two passage-model steps, then two query-head steps
+    assert (folder / "modules.json").is_file() and (folder / HEAD_FILE).is_file()
     assert not folder.with_name("fitted-test.partial").exists()
     vector = load_embeddings(8, folder).embed_query("topic 1")
     assert len(vector) == 384 and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+
+    packaged = load_embeddings(8)
+    encoder = QueryEncoder(packaged, folder / HEAD_FILE)
+    assert encoder.has_head
+    texts = ["question about topic 1", "topic 1"]
+    own, for_passages = encoder.encode(texts)
+    assert own == packaged.embed_documents(texts)
+    assert len(for_passages) == 2 and own != for_passages
+    # The head was trained towards the fitted passages: its query is nearer its own
+    # passage than the packaged vector is.
+    passage = load_embeddings(8, folder).embed_documents(
+        ["A passage that explains topic 1 in detail."]
+    )[0]
+    assert float(np.dot(for_passages[0], passage)) > float(np.dot(own[0], passage))
+    without = QueryEncoder(packaged, tmp_path / "nowhere" / HEAD_FILE)
+    assert not without.has_head and without.encode(texts) == (own, own)

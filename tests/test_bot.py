@@ -195,6 +195,33 @@ def test_ask_is_safe_from_many_threads(bot: Bot) -> None:
         assert [p.id for p in reply.passages] == [p.id for p in expected[question].passages]
 
 
+def test_small_collections_are_searched_in_memory_as_chroma_would(bot: Bot) -> None:
+    """Each kind of record, up to ``memory_limit`` of them, is searched by an exact
+    product over its vectors (read from Chroma once) instead of a Chroma query: the
+    same records, the same similarities, the same answers."""
+    import numpy as np
+
+    from kapbot.retrieval import HybridRetriever
+
+    vector = bot.store.embed_query("How long is a KAP session?")
+    for kind, k in (("chunk", 20), ("sentence", 40), ("question", 40)):
+        index = bot.retriever.in_memory(kind)
+        assert index is not None and len(index) == bot.store.count(kind)
+        in_memory = bot.retriever.nearest(vector, k, kind)
+        in_chroma = bot.store.search_by_vector(vector, k, kind)
+        assert [d.id for d, _ in in_memory] == [d.id for d, _ in in_chroma]
+        assert np.allclose([s for _, s in in_memory], [s for _, s in in_chroma], atol=1e-5)
+        assert [d.page_content for d, _ in in_memory] == [d.page_content for d, _ in in_chroma]
+    chroma_only = HybridRetriever(
+        store=bot.store, keyword=bot.keyword, settings=bot.settings, memory_limit=0
+    )
+    assert chroma_only.in_memory("chunk") is None
+    for question in ("What does KAP cost?", "Is Spravato covered by insurance?"):
+        assert [p.id for p in chroma_only.search(question)] == [
+            p.id for p in bot.retriever.search(question)
+        ]
+
+
 def test_empty_index_says_what_to_run(settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IndexEmptyError, match="Run `kapbot ingest`"):
         Bot(settings, embeddings=embeddings)

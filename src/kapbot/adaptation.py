@@ -12,9 +12,14 @@ embedded by the packaged model, unchanged, and training moves the passage's vect
 towards it and away from the other passages of the batch.
 
 Only passages get the fitted vectors. A message, the sentence records and the curated
-questions are still embedded by the packaged model, so each message is embedded once,
-the crisis check's calibration does not move when the documents change, and neither
-does the similarity scale abstention is calibrated on (both use those vectors).
+questions are still embedded by the packaged model, so the crisis check's calibration
+does not move when the documents change (it judges the packaged vector).
+
+The same pairs then fit a *query head*: a copy of the packaged model's top two layers,
+trained to bring each query nearer its fitted passage. A message goes through the
+packaged model once; the input of its top layers also goes through the head, and that
+vector searches the passages (:class:`kapbot.embeddings.QueryEncoder`). The packaged
+vector, unchanged, still serves the crisis check and the sentence and question records.
 
 The fitted model is saved under ``HOME/models/<name>``, where the name is a hash of the
 recipe and the pairs: the same documents give the same name, and the model is reused
@@ -38,6 +43,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -45,10 +51,12 @@ from langchain_core.embeddings import Embeddings
 from kapbot.chunking import body_of, split_sentences
 from kapbot.errors import IndexUnavailableError
 
+if TYPE_CHECKING:
+    from kapbot.embeddings import QueryEncoder
+
 STOCK = "stock"  # the packaged model, as shipped
-RECIPE = (
-    "passages-ict-questions-1"  # change when the pairs or the training change: names a new model
-)
+# Change when the pairs or the training change: it names a new model.
+RECIPE = "passages-ict-questions-query-head-1"
 MIN_PAIRS = 64  # fewer pairs than this teach nothing reliable; the packaged model is used
 _MIN_SENTENCE_CHARS = 30  # shorter "sentences" are list fragments and labels
 _DROP = 0.9  # how often the query sentence is taken out of its passage
@@ -178,7 +186,9 @@ class FitPlan:
 
     @property
     def size(self) -> int:
-        return sum(len(step) for step in self.steps)
+        """Pairs the fitting goes through: every step twice, once for the passage model
+        and once for the query head (see :func:`kapbot.embeddings.fit_model`)."""
+        return 2 * sum(len(step) for step in self.steps)
 
 
 def fitting_plan(
@@ -218,3 +228,14 @@ def passage_model(
     from kapbot.embeddings import PassageEmbeddings, load_embeddings
 
     return PassageEmbeddings(packaged, load_embeddings(batch_size, folder))
+
+
+def query_encoder(models_dir: Path, label: str | None, packaged: Embeddings) -> QueryEncoder:
+    """What embeds a message for an index whose passages the model ``label`` embedded:
+    the packaged model, with the query head fitted beside that model if it has one (a
+    model fitted before query heads existed has none: the packaged vectors search the
+    passages, as they did when it was fitted)."""
+    from kapbot.embeddings import HEAD_FILE, QueryEncoder
+
+    folder = model_folder(models_dir, label)
+    return QueryEncoder(packaged, None if folder is None else folder / HEAD_FILE)

@@ -17,11 +17,11 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
-from kapbot.adaptation import STOCK, passage_model
+from kapbot.adaptation import STOCK, passage_model, query_encoder
 from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
 from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
@@ -41,6 +41,9 @@ from kapbot.retrieval import HybridRetriever, keyword_index
 from kapbot.scope import uncovered_treatment
 from kapbot.settings import Settings
 from kapbot.store import ChunkStore
+
+if TYPE_CHECKING:
+    from kapbot.embeddings import QueryEncoder
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +137,7 @@ class Bot:
             self.settings, self.embeddings, DeferredEmbeddings(lambda: self.passages)
         )
         self._generation = self.store.generation()
-        self.model, self.passages = self._passage_model()
+        self.model, self.passages, self.queries = self._passage_model()
         self.keyword, self.retriever = self._open_keyword()
         # A fitted model changes how passages are embedded, never how a message is
         # (kapbot.adaptation): the check stays as calibrated.
@@ -157,13 +160,13 @@ class Bot:
         self._looking = threading.Lock()  # one thread at a time checks for changes
         self._looked = time.monotonic()
 
-    def _passage_model(self, label: str | None = None) -> tuple[str, Embeddings]:
+    def _passage_model(self, label: str | None = None) -> tuple[str, Embeddings, QueryEncoder]:
         """The name of the model the index's passages were embedded with (``label``, or
-        read from the index), and that model."""
+        read from the index), that model, and what embeds a message to search them."""
         label = label or self.store.model_label() or STOCK
-        return label, passage_model(
-            self.settings.models_dir, label, self.embeddings, self.settings.embed_batch_size
-        )
+        models = self.settings.models_dir
+        passages = passage_model(models, label, self.embeddings, self.settings.embed_batch_size)
+        return label, passages, query_encoder(models, label, self.embeddings)
 
     def _open_keyword(self, empty_ok: bool = False) -> tuple[KeywordIndex, HybridRetriever]:
         if self.store.is_empty():  # a count: keyword_index() lists the ids itself
@@ -175,24 +178,28 @@ class Bot:
             keyword = KeywordIndex.build([])
         else:
             keyword = keyword_index(self.settings.keyword_dir, self.store)
-        retriever = HybridRetriever(store=self.store, keyword=keyword, settings=self.settings)
-        # Passes over every chunk: here, not in a patient's first question.
-        retriever.in_scope()
-        retriever.common_words()
+        retriever = HybridRetriever(
+            store=self.store,
+            keyword=keyword,
+            settings=self.settings,
+            encode=lambda texts: self.queries.encode(texts),
+        )
+        retriever.prepare()  # passes over every record: here, not in a patient's question
         return keyword, retriever
 
     def refresh(self) -> None:
         """Pick up documents added, updated or removed since the bot opened the index.
 
-        The vectors are read live from Chroma; the keyword index (and the passage model,
-        after ``kapbot ingest --rebuild``) is reloaded here. Once every document has been
+        The keyword index, the records searched in memory (``HybridRetriever.in_memory``)
+        and, after ``kapbot ingest --rebuild``, the passage model are reloaded here; larger
+        collections are searched live in Chroma. Once every document has been
         removed, every question gets the reply that the materials do not cover it.
         """
         generation = self.store.generation()
         label = self.store.model_label() or STOCK
         if label != self.model:  # `ingest --rebuild` ran
             with self._lock:
-                self.model, self.passages = self._passage_model(label)
+                self.model, self.passages, self.queries = self._passage_model(label)
         with self._lock:
             self.keyword, self.retriever = self._open_keyword(empty_ok=True)
             self._generation = generation
@@ -222,15 +229,21 @@ class Bot:
             return self._condense(question, history)
         return standalone_query(question, history, self.settings.history_turns)
 
-    def retrieve(self, query: str, vector: list[float] | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        query: str,
+        vector: list[float] | None = None,
+        passage_vector: list[float] | None = None,
+    ) -> list[Passage]:
         with self._lock:
-            return self.retriever.search(query, vector=vector)
+            return self.retriever.search(query, vector=vector, passage_vector=passage_vector)
 
-    def _embed(self, text: str) -> list[list[float]]:
+    def _embed(self, text: str) -> tuple[list[list[float]], list[list[float]]]:
         """The message's vector, then that of its distinctive words if the search uses
-        them (``HybridRetriever.query_texts``): one forward pass for both."""
+        them (``HybridRetriever.query_texts``), by the packaged model; and the same by
+        the query head for searching the passages. One forward pass for all."""
         with self._lock:
-            return self.store.embed_queries(self.retriever.query_texts(text))
+            return self.queries.encode(self.retriever.query_texts(text))
 
     def ask(self, question: str, history: Sequence[Mapping[str, Any]] | None = None) -> Reply:
         """Answer one message, given the conversation so far.
@@ -247,7 +260,7 @@ class Bot:
             return Reply("invalid", INVALID_TEXT, notices=message.notices)
         turns = _valid_history(history)
         # Safety first: the crisis check sees every message before anything else does.
-        vectors = self._embed(message.text)
+        vectors, for_passages = self._embed(message.text)
         safety = self.crisis.check(message.text, turns, vector=vectors[0])
         if safety.level != "none":
             log.info("crisis check: %s (%s: %s)", safety.level, safety.rule, safety.matched)
@@ -261,8 +274,14 @@ class Bot:
             )
         self.follow_changes()
         query = self.standalone(message.text, turns)
-        search_vector = self.retriever.query_vector(vectors) if query == message.text else None
-        passages = self.retrieve(query, search_vector)
+        if query == message.text:
+            passages = self.retrieve(
+                query,
+                self.retriever.query_vector(vectors),
+                self.retriever.query_vector(for_passages),
+            )
+        else:  # made standalone from the conversation: embedded anew
+            passages = self.retrieve(query)
         relevant = bool(passages) and (
             max(p.similarity for p in passages) >= self.settings.abstain_below
         )

@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,10 +166,19 @@ class HybridRetriever(BaseRetriever):
     # The in-scope documents' records are searched apart (in memory) up to this many
     # passages; above it they are numerous enough to hold their own among the candidates.
     scope_memory_limit: int = 20_000
+    # A kind of record with at most this many is searched in memory (an exact search over
+    # its vectors, read from Chroma once), larger ones by Chroma's own index: a query on a
+    # small collection costs Chroma milliseconds of overhead, a matrix product microseconds.
+    memory_limit: int = 20_000
+    # What embeds a message: its packaged model's vectors and the vectors to search the
+    # passages with (``kapbot.embeddings.QueryEncoder.encode``); None: the store's model
+    # gives both.
+    encode: Callable[[list[str]], tuple[list[list[float]], list[list[float]]]] | None = None
     _in_scope: Set[str] | None = PrivateAttr(default=None)
     _scope_known: bool = PrivateAttr(default=False)
     _apart: ClinicIndex | None = PrivateAttr(default=None)
     _common: CommonWords | None = PrivateAttr(default=None)
+    _memory: dict[str, ExactIndex | None] = PrivateAttr(default_factory=dict)
 
     def in_scope(self) -> Set[str] | None:
         """The documents inside the clinic's scope (``settings.scope_words``), or None
@@ -215,6 +224,35 @@ class HybridRetriever(BaseRetriever):
             )
         return self._common
 
+    def prepare(self) -> None:
+        """Work out everything read from the whole index once (scope, common words, the
+        records searched in memory), so that no patient's question waits for it."""
+        self.in_scope()
+        self.common_words()
+        for kind in (CHUNK, SENTENCE, QUESTION):
+            self.in_memory(kind)
+
+    def in_memory(self, kind: str = CHUNK) -> ExactIndex | None:
+        """The records of ``kind`` held in memory for searching, or None when there are
+        more than ``memory_limit`` of them (or none): read once, like the keyword index."""
+        if kind not in self._memory:
+            count = self.store.count(kind)
+            self._memory[kind] = (
+                ExactIndex.build(self.store.with_vectors(kind, None))
+                if 0 < count <= self.memory_limit
+                else None
+            )
+        return self._memory[kind]
+
+    def nearest(
+        self, vector: Sequence[float], k: int, kind: str = CHUNK
+    ) -> list[tuple[Document, float]]:
+        """The ``k`` records of ``kind`` nearest to ``vector``, with cosine similarity."""
+        index = self.in_memory(kind)
+        if index is not None:
+            return index.search(vector, k)
+        return self.store.search_by_vector(vector, k, kind=kind)
+
     def query_texts(self, query: str) -> list[str]:
         """What to embed for ``query``: itself, then its distinctive words if it has
         any (not for a follow-up carrying the conversation's words: those name what
@@ -228,19 +266,33 @@ class HybridRetriever(BaseRetriever):
         """The search vector from the embeddings of :meth:`query_texts`."""
         return emphasise(vectors, self.settings.distinctive_weight)
 
+    def query_vectors(self, query: str) -> tuple[list[float], list[float]]:
+        """The search vectors of ``query``: for the sentence and question records, and
+        for the passages (the query head's, when the passage model has one)."""
+        texts = self.query_texts(query)
+        if self.encode is None:
+            own = passages = self.store.embed_queries(texts)
+        else:
+            own, passages = self.encode(texts)
+        return self.query_vector(own), self.query_vector(passages)
+
     def _candidates(
-        self, query: str, vector: Sequence[float], inside: Set[str] | None
+        self,
+        query: str,
+        vector: Sequence[float],
+        passage_vector: Sequence[float],
+        inside: Set[str] | None,
     ) -> tuple[list[tuple[Document, float]], ...]:
         """Passages by vector, sentences by vector, passages by BM25: from the whole
         index, and, while the clinic's own documents are searched apart, from them too
         (other services' pages can fill every list of a large corpus and leave the
         clinic's passages unseen; a score is the same whichever search found it)."""
         s = self.settings
-        dense = self.store.search_by_vector(vector, s.dense_candidates)
-        sentences = self.store.search_by_vector(vector, s.sentence_candidates, kind=SENTENCE)
+        dense = self.nearest(passage_vector, s.dense_candidates)
+        sentences = self.nearest(vector, s.sentence_candidates, kind=SENTENCE)
         sparse = self.keyword.search(query, s.keyword_candidates)
         if inside is not None and self._apart is not None:
-            dense = _union(dense, self._apart.passages.search(vector, s.dense_candidates))
+            dense = _union(dense, self._apart.passages.search(passage_vector, s.dense_candidates))
             sentences = _union(
                 sentences, self._apart.sentences.search(vector, s.sentence_candidates)
             )
@@ -248,13 +300,18 @@ class HybridRetriever(BaseRetriever):
         return dense, sentences, sparse
 
     def search(
-        self, query: str, k: int | None = None, vector: Sequence[float] | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        vector: Sequence[float] | None = None,
+        passage_vector: Sequence[float] | None = None,
     ) -> list[Passage]:
         """The ``k`` best passages for ``query`` (default ``settings.top_k``), best first.
 
-        ``vector`` is the search vector when the caller already has it
+        ``vector`` (and ``passage_vector``, for the passages' own vectors; ``vector`` if
+        not given) are the search vectors when the caller already has them
         (:meth:`query_vector`); otherwise the query and its distinctive words are
-        embedded here.
+        embedded here (:meth:`query_vectors`).
 
         Four rankings are fused (``settings.fusion``): passages by their own vector, by
         their best sentence's vector, by their best curated question's vector
@@ -270,12 +327,14 @@ class HybridRetriever(BaseRetriever):
         s = self.settings
         k = s.top_k if k is None else k
         if vector is None:
-            vector = self.query_vector(self.store.embed_queries(self.query_texts(query)))
+            vector, passage_vector = self.query_vectors(query)
         inside = self.in_scope()
-        dense, sentences, sparse = self._candidates(query, vector, inside)
+        dense, sentences, sparse = self._candidates(
+            query, vector, vector if passage_vector is None else passage_vector, inside
+        )
         questions = [
             hit
-            for hit in self.store.search_by_vector(vector, s.question_candidates, kind=QUESTION)
+            for hit in self.nearest(vector, s.question_candidates, kind=QUESTION)
             if hit[1] >= s.question_min_similarity
         ]
         # A view, not a copy: the keyword index holds every chunk (100k at scale).

@@ -318,12 +318,13 @@ class ChunkStore:
         return [found[i] for i in ids if i in found]
 
     def with_vectors(
-        self, kind: str, sources: Collection[str]
+        self, kind: str, sources: Collection[str] | None
     ) -> Iterator[tuple[Document, Sequence[float]]]:
-        """The records of ``kind`` from the documents ``sources``, each with its vector."""
-        if not sources:
+        """The records of ``kind`` from the documents ``sources`` (None: every record),
+        each with its vector."""
+        if sources is not None and not sources:
             return
-        where = {"source": {"$in": sorted(sources)}}
+        where = None if sources is None else {"source": {"$in": sorted(sources)}}
         for page in self._pages(
             "read vectors", kind, ["documents", "metadatas", "embeddings"], where
         ):
