@@ -48,7 +48,11 @@ class ExactIndex:
         norm = float(np.linalg.norm(query))
         if norm == 0.0:
             return []
-        sims = self.matrix @ (query / norm)
+        # Not ``matrix @ query``: above a few thousand rows that product is spread over
+        # BLAS threads, which then spin and take the cores the model needs for the next
+        # message (a 7,000-row search made answers twice as slow). einsum's own loop uses
+        # one core: 0.6 ms for 7,000 rows, 1.4 ms for 20,000.
+        sims = np.einsum("ij,j->i", self.matrix, query / norm)
         if k < len(sims):
             # Every record as good as the k-th best, so that ties are settled by id.
             kth = np.partition(sims, len(sims) - k)[len(sims) - k]
