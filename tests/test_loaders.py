@@ -70,7 +70,26 @@ def test_markdown_front_matter_becomes_metadata(tmp_path: Path) -> None:
         "url": "https://example.org/parking",
         "added": "2024-03-05",
         "format": "md",
+        "owner": "third_party",  # not said: never presented as the clinic's own
     }
+
+
+@pytest.mark.parametrize(
+    ("line", "owner"),
+    [
+        ("owner: clinic", "clinic"),
+        ("owner: third_party", "third_party"),
+        ("owner: Third-Party", "third_party"),
+    ],
+)
+def test_owner_says_whose_words_a_document_is(tmp_path: Path, line: str, owner: str) -> None:
+    doc = _load(_write(tmp_path, "a.md", f"---\ntitle: A\n{line}\n---\n\nText."))
+    assert doc.metadata["owner"] == owner
+
+
+def test_an_unknown_owner_is_an_error_that_names_the_allowed_values(tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match="clinic, third_party"):
+        _load(_write(tmp_path, "a.md", "---\ntitle: A\nowner: partner\n---\n\nText."))
 
 
 def test_markdown_body_excludes_front_matter(tmp_path: Path) -> None:

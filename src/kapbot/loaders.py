@@ -40,6 +40,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Unicode line and paragraph separators act as line breaks in str.splitlines().
 _SEPARATORS = re.compile("[\u2028\u2029]")
 _FRONT_MATTER_KEYS = ("title", "publisher", "url", "added", "author")
+# Whose words a document is: the clinic's own, or a third party's (another provider's
+# article), which replies attribute to its publisher and never present as the clinic's.
+OWNERS = ("clinic", "third_party")
+DEFAULT_OWNER = "third_party"
 
 
 def load_file(path: Path, *, source: str, max_bytes: int = 20_000_000) -> Document:
@@ -78,10 +82,24 @@ def load_file(path: Path, *, source: str, max_bytes: int = 20_000_000) -> Docume
         value = meta.get(key)
         if value not in (None, ""):
             metadata[key] = _scalar(value)
+    metadata["owner"] = _owner(meta.get("owner"))
     questions = _questions(meta.get("questions"))
     if questions:
         metadata["questions"] = questions
     return Document(page_content=body, metadata=metadata)
+
+
+def _owner(value: object) -> str:
+    """The front matter's ``owner``: ``clinic`` or ``third_party`` (the default: a
+    document is never presented as the clinic's own unless the content team says so)."""
+    if value in (None, ""):
+        return DEFAULT_OWNER
+    owner = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    if owner not in OWNERS:
+        raise LoadError(
+            f"front matter 'owner' is {value!r}; it must be one of: {', '.join(OWNERS)}"
+        )
+    return owner
 
 
 def _questions(value: object) -> tuple[FaqQuestion, ...]:

@@ -111,7 +111,17 @@ class Settings:
         web_concurrency: Chat requests the web app works on at once.
         web_queue_size: Requests that may wait in the web app's queue; more are refused
             with a "busy" message instead of piling up.
-        clinic_name: How the web page names the clinic.
+        clinic_name: How replies and the web page name the clinic.
+        clinic_phone: The clinic's phone number, shown where a patient needs a person
+            (declines, quotes of another provider's practice); unset: not shown. kapbot
+            never shows a number that is not set here.
+        clinic_email: The clinic's e-mail address, shown beside the phone.
+        clinic_hours: When the clinic answers ("Mon-Fri 9am-5pm"), after the phone.
+        clinic_booking_url: Where a patient books a consultation.
+        clinic_address: The clinic's address.
+        clinic_subject: What a question that names no subject ("who shouldn't do
+            this?", "how long does it last?") is read as being about, when there is no
+            conversation to read it from.
     """
 
     home: Path = field(default_factory=lambda: PROJECT_ROOT / ".kapbot")
@@ -154,6 +164,12 @@ class Settings:
     web_concurrency: int = 4
     web_queue_size: int = 200
     clinic_name: str = "our clinic"
+    clinic_phone: str | None = None
+    clinic_email: str | None = None
+    clinic_hours: str | None = None
+    clinic_booking_url: str | None = None
+    clinic_address: str | None = None
+    clinic_subject: str = "ketamine-assisted psychotherapy"
 
     def __post_init__(self) -> None:
         if self.chunk_min_chars >= self.chunk_max_chars:
@@ -197,6 +213,11 @@ class Settings:
         if self.fusion not in FUSIONS:
             raise ValueError(
                 f"KAPBOT_FUSION must be one of {', '.join(FUSIONS)}, got {self.fusion!r}"
+            )
+        if self.clinic_booking_url is not None and not _is_web_address(self.clinic_booking_url):
+            raise ValueError(
+                "KAPBOT_CLINIC_BOOKING_URL must be an http(s):// address, "
+                f"got {self.clinic_booking_url!r}"
             )
         if self.chroma_url is not None:
             parsed = urlparse(self.chroma_url)
@@ -304,7 +325,18 @@ _TYPES: dict[str, type] = {
     "web_concurrency": int,
     "web_queue_size": int,
     "clinic_name": str,
+    "clinic_phone": str,
+    "clinic_email": str,
+    "clinic_hours": str,
+    "clinic_booking_url": str,
+    "clinic_address": str,
+    "clinic_subject": str,
 }
+
+
+def _is_web_address(text: str) -> bool:
+    parsed = urlparse(text)
+    return parsed.scheme in {"http", "https"} and bool(parsed.hostname) and " " not in text
 
 
 _TRUE = {"1", "true", "yes", "on"}
