@@ -1,23 +1,15 @@
-"""Unit tests for kapbot.compose: extractive quotes, generated-answer filtering, fallbacks."""
+"""Unit tests for kapbot.compose: extractive quotes, whole and attributed."""
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from kapbot.chunking import split_sentences
-from kapbot.compose import (
-    Composition,
-    ExtractiveComposer,
-    GenerativeComposer,
-    filter_generated,
-    supported,
-)
+from kapbot.compose import Composition, ExtractiveComposer
 from kapbot.keyword import tokenize
 from kapbot.records import Passage
 
@@ -25,12 +17,21 @@ MARKER = re.compile(r"\[(\d+)\]")
 TRAILING_MARKER = re.compile(r" \[(\d+)\]$")
 
 
-def passage(text: str, source: str = "a.md", pid: str | None = None) -> Passage:
-    """A passage whose section is its heading line (as the chunker stores it)."""
+def passage(
+    text: str, source: str = "a.md", pid: str | None = None, owner: str = "clinic", **more: Any
+) -> Passage:
+    """A passage whose section is its heading line (as the chunker stores it); the
+    clinic's own by default, so its quotes need no introduction."""
     first = text.split("\n", 1)[0]
     section = first.lstrip("#").strip() if first.startswith("#") else ""
     return Passage(
-        id=pid or f"{source}#{section}", text=text, source=source, score=1.0, section=section
+        id=pid or f"{source}#{section}",
+        text=text,
+        source=source,
+        score=1.0,
+        section=section,
+        owner=owner,
+        **more,
     )
 
 
@@ -188,11 +189,12 @@ OVERVIEW = passage(
         ("What does KAP cost?", FAQ, "Prices vary by clinic and by plan.", None),
         # Heading matches nothing: the best-matching sentence and what follows it.
         ("What do sessions cost?", OVERVIEW, "Sessions cost about $750 each.", "anesthetic"),
+        # "It has been used..." points back: the sentence it points to comes first.
         (
             "Has it been used in medicine for long?",
             OVERVIEW,
-            "It has been used in medicine",
-            "anesthetic",
+            "Ketamine is an anesthetic. It has been used in medicine",
+            None,
         ),
     ],
 )
@@ -263,7 +265,10 @@ def test_context_words_still_choose_when_the_question_has_none_of_its_own() -> N
     result = ExtractiveComposer(uniform).compose(
         "and how does that work?", [passage(HOME_PROGRAMS)], context="mail ketamine"
     )
-    assert result.text.startswith("Programs mail the ketamine to the patient.")
+    # Its subject (at-home programs) is named, as the question names none.
+    intro, quote = result.text.split("\n\n")
+    assert intro == "About “At-Home Ketamine”:"
+    assert quote.startswith("Programs mail the ketamine to the patient.")
 
 
 def test_quote_respects_length_budget() -> None:
@@ -347,192 +352,6 @@ def test_bracketed_numbers_in_passage_do_not_become_citations() -> None:
     result = ExtractiveComposer(uniform).compose("When was Spravato approved?", [source])
     assert result.cited == (source,)
     assert [int(n) for n in MARKER.findall(result.text)] == [1]
-
-
-# --- supported / filter_generated ----------------------------------------------------------
-
-P_COST = passage(
-    "## Cost of KAP\n\nOne KAP session costs $750 at our clinic. Insurance rarely pays for "
-    "ketamine sessions.",
-    source="cost.md",
-)
-P_LENGTH = LENGTH
-GOOD_COST = "One KAP session costs $750 at our clinic"
-GOOD_LENGTH = "A ketamine session lasts about 90 minutes"
-
-
-@pytest.mark.parametrize(
-    ("sentence", "expected"),
-    [
-        (f"{GOOD_COST}.", True),
-        (f"{GOOD_COST} [1].", True),
-        ("Insurance rarely pays for ketamine sessions.", True),
-        ("One KAP session costs $5,000 at our clinic.", False),  # invented figure
-        ("One KAP session costs $750 at our clinic in 2024.", False),  # invented year
-        ("Ketamine permanently cures depression for everyone who tries it.", False),
-        ("", False),
-        ("[1]", False),
-        ("The of and.", False),  # stop words only: nothing to support
-    ],
-)
-def test_supported(sentence: str, expected: bool) -> None:
-    assert supported(sentence, P_COST.text) is expected
-
-
-@pytest.mark.parametrize(
-    "output",
-    [
-        f"{GOOD_COST} [0].",
-        f"{GOOD_COST} [9].",
-        f"{GOOD_COST} [3].",  # two passages given
-        f"{GOOD_COST}.",  # no marker
-        "One KAP session costs $5,000 at our clinic [1].",  # number not in the passage
-        "Ketamine permanently cures depression for everyone who tries it [1].",
-        f"{GOOD_COST} [2].",  # cites the wrong passage
-        "",
-        "NO_ANSWER",
-    ],
-)
-def test_invalid_sentences_are_dropped(output: str) -> None:
-    passages = [P_COST, P_LENGTH]
-    assert filter_generated(output, passages) is None
-    # Next to a good sentence, only the good sentence survives.
-    mixed = filter_generated(f"{output}\n{GOOD_LENGTH} [2].", passages)
-    assert mixed == Composition(f"{GOOD_LENGTH}. [1]", (P_LENGTH,))
-
-
-def test_good_sentence_is_kept_verbatim() -> None:
-    result = filter_generated(f"{GOOD_COST} [1].", [P_COST, P_LENGTH])
-    assert result == Composition(f"{GOOD_COST}. [1]", (P_COST,))
-
-
-def test_renumbered_in_order_of_first_use() -> None:
-    output = f"{GOOD_LENGTH} [2]. {GOOD_COST} [1]. Patients rest afterwards [2]."
-    result = filter_generated(output, [P_COST, P_LENGTH])
-    assert result == Composition(
-        f"{GOOD_LENGTH}. [1] {GOOD_COST}. [2] Patients rest afterwards. [1]",
-        (P_LENGTH, P_COST),
-    )
-
-
-def test_bullets_and_lines_are_sentences() -> None:
-    output = f"- {GOOD_COST} [1].\n* {GOOD_LENGTH} [2].\n\n• Something nobody said here [1]."
-    result = filter_generated(output, [P_COST, P_LENGTH])
-    assert result == Composition(f"{GOOD_COST}. [1] {GOOD_LENGTH}. [2]", (P_COST, P_LENGTH))
-
-
-def test_only_supporting_citations_are_kept() -> None:
-    # Cites both, but only the second passage says it.
-    result = filter_generated(f"{GOOD_LENGTH} [1][2].", [P_COST, P_LENGTH])
-    assert result == Composition(f"{GOOD_LENGTH}. [1]", (P_LENGTH,))
-
-
-def test_generated_html_is_escaped() -> None:
-    result = filter_generated(f"<b>{GOOD_COST}</b> [1].", [P_COST])
-    assert result is not None
-    assert "<" not in result.text and "&lt;b&gt;" in result.text
-
-
-@pytest.mark.parametrize("figure", ["$75", "$50", "$7"])
-def test_number_that_is_part_of_another_number_is_dropped(figure: str) -> None:
-    assert filter_generated(f"One KAP session costs {figure} at our clinic [1].", [P_COST]) is None
-
-
-def test_marker_after_the_full_stop_is_kept() -> None:
-    result = filter_generated(f"{GOOD_COST}. [1]", [P_COST])
-    assert result == Composition(f"{GOOD_COST}. [1]", (P_COST,))
-
-
-# --- GenerativeComposer --------------------------------------------------------------------
-
-
-class Recording:
-    """Wraps a chat model and keeps what it was asked."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self.calls: list[Any] = []
-
-    def invoke(self, messages: Any) -> Any:
-        self.calls.append(messages)
-        return self.model.invoke(messages)
-
-
-class Broken:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def invoke(self, messages: Any) -> Any:
-        self.calls += 1
-        raise RuntimeError("model server is down")
-
-
-QUESTION = "What does KAP cost and how long is a session?"
-PASSAGES = [P_COST, P_LENGTH]
-EXTRACTIVE = ExtractiveComposer(uniform)
-
-
-def test_generative_uses_filtered_model_answer() -> None:
-    model = Recording(
-        FakeListChatModel(
-            responses=[
-                f"{GOOD_LENGTH} [2]. Ketamine cures everything [1]. {GOOD_COST} [1].",
-                f"{GOOD_COST} [1].",
-            ]
-        )
-    )
-    composer = GenerativeComposer(model, EXTRACTIVE)
-    first = composer.compose(QUESTION, PASSAGES)
-    assert first == Composition(f"{GOOD_LENGTH}. [1] {GOOD_COST}. [2]", (P_LENGTH, P_COST))
-    second = composer.compose(QUESTION, PASSAGES)
-    assert second == Composition(f"{GOOD_COST}. [1]", (P_COST,))
-    assert len(model.calls) == 2
-    # The model saw the numbered passage bodies and the question.
-    (system_role, _), (human_role, human) = model.calls[0]
-    assert (system_role, human_role) == ("system", "human")
-    assert "[1] One KAP session costs $750" in human
-    assert "[2] A ketamine session lasts" in human
-    assert "## Cost of KAP" not in human
-    assert human.endswith(f"Question: {QUESTION}")
-
-
-def test_generative_is_told_the_conversations_words_of_a_follow_up() -> None:
-    model = Recording(FakeListChatModel(responses=[f"{GOOD_COST} [1]."]))
-    result = GenerativeComposer(model, EXTRACTIVE).compose(
-        "and what does that cost?", PASSAGES, context="KAP"
-    )
-    assert result == Composition(f"{GOOD_COST}. [1]", (P_COST,))
-    (_, _), (_, human) = model.calls[0]
-    assert human.endswith("Question: and what does that cost? (earlier in the conversation: KAP)")
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        "NO_ANSWER",
-        "Sorry. NO_ANSWER",
-        f"{GOOD_COST} [0]. {GOOD_LENGTH} [7].",  # only invalid citations
-        f"{GOOD_COST}. {GOOD_LENGTH}.",  # no citations at all
-        "Ketamine cures everything forever [1].",  # unsupported
-        "One KAP session costs $5,000 at our clinic [1].",  # invented figure
-        "",
-    ],
-)
-def test_generative_falls_back_to_extractive(response: str) -> None:
-    model = Recording(FakeListChatModel(responses=[response]))
-    result = GenerativeComposer(model, EXTRACTIVE).compose(QUESTION, PASSAGES)
-    assert len(model.calls) == 1
-    assert result == EXTRACTIVE.compose(QUESTION, PASSAGES)
-    assert result.cited  # the fallback did answer
-
-
-def test_generative_survives_a_failing_model(caplog: pytest.LogCaptureFixture) -> None:
-    model = Broken()
-    with caplog.at_level(logging.WARNING, logger="kapbot.compose"):
-        result = GenerativeComposer(model, EXTRACTIVE).compose(QUESTION, PASSAGES)
-    assert model.calls == 1
-    assert result == EXTRACTIVE.compose(QUESTION, PASSAGES)
-    assert "model server is down" in caplog.text
 
 
 AT_HOME = (
@@ -631,3 +450,167 @@ def test_a_bare_faq_reply_is_quoted_with_its_question(
     assert text.startswith(shown) is heading, text
     if heading:
         assert text[len(shown) :].startswith(("Potentially, yes", "No referral"))
+
+
+# --- Whole, readable, attributed quotes ---------------------------------------------------
+
+
+def test_footnote_digits_and_reference_markers_are_left_out() -> None:
+    source = passage(
+        "## Uses\n\nIt shows promise in anxiety and PTSD.3 Research is new [12]. "
+        "Doctors use it widely.¹"
+    )
+    text = ExtractiveComposer(uniform).compose("Does it help PTSD and anxiety?", [source]).text
+    assert "PTSD.3" not in text and "[12]" not in text and "¹" not in text
+    assert "PTSD." in text
+
+
+def test_a_sentence_that_points_back_comes_with_the_one_it_points_to() -> None:
+    source = passage(
+        "## Side effects\n\nKetamine therapy can lead to several possible side effects. "
+        "These include nausea and dizziness. Most pass within hours."
+    )
+    result = ExtractiveComposer(idf({"nausea": 5.0}, default=0.1)).compose(
+        "will it make me nauseous? nausea", [source]
+    )
+    assert result.text.startswith("Ketamine therapy can lead to several possible side effects.")
+
+
+def test_a_quote_that_points_back_to_nothing_gets_its_subject_from_the_heading() -> None:
+    spravato = passage(
+        "## Spravato®\n\nIt must be given in a certified clinic. It is a nasal spray.",
+        owner="third_party",
+        publisher="Journey Clinical",
+    )
+    text = ExtractiveComposer(uniform).compose("where is it given, a certified clinic?", [spravato])
+    intro, quote = text.text.split("\n\n")
+    assert intro == "Journey Clinical writes about “Spravato®”:"
+    assert quote.startswith("> It must be given in a certified clinic.")
+
+
+EFFECTS = passage(
+    "## Ketamine Treatment Side Effects\n\nKetamine therapy can lead to several possible "
+    "side effects. These include nausea and raised blood pressure.\n\n"
+    "Potential common side effects of ketamine treatment include:\n\n- Nausea or vomiting\n"
+    "- Sleepiness\n- Dizziness\n\nPotential serious side effects of ketamine treatment "
+    "include:\n\n- Respiratory depression\n- Liver damage\n\nTalk to your care team."
+)
+
+
+def test_a_question_asking_for_a_list_gets_every_list_on_its_subject_whole() -> None:
+    text = ExtractiveComposer(uniform).compose("what are the side effects?", [EFFECTS]).text
+    for item in ("Nausea or vomiting", "Sleepiness", "Dizziness", "Respiratory depression"):
+        assert f"- {item}" in text
+    assert "Liver damage" in text
+    assert text.index("common side effects") < text.index("- Nausea or vomiting")
+
+
+def test_a_list_is_never_cut() -> None:
+    items = "\n".join(f"- Item {i} about sessions" for i in range(1, 9))
+    source = passage(f"## Sessions\n\nA session includes:\n\n{items}")
+    text = ExtractiveComposer(uniform, max_chars=60).compose("Item 3 sessions?", [source]).text
+    assert all(f"- Item {i} about sessions" in text for i in range(1, 9))
+    assert text.startswith("A session includes:")
+
+
+def test_a_line_introducing_nothing_quoted_is_left_out() -> None:
+    source = passage(
+        "## What to expect\n\nKAP has four stages. Here is what you can expect in the process:"
+    )
+    text = ExtractiveComposer(uniform).compose("what can I expect in the process?", [source]).text
+    assert text == "KAP has four stages. [1]"
+
+
+def test_the_same_sentence_is_never_quoted_twice() -> None:
+    first = passage("## What is KAP\n\nKAP pairs ketamine with structured psychotherapy.")
+    second = passage(
+        "## KAP\n\nKAP pairs ketamine with structured psychotherapy sessions.", source="b.md"
+    )
+    result = ExtractiveComposer(uniform, second_ratio=0.0).compose("what is KAP?", [first, second])
+    assert result.cited == (first,)
+
+
+def test_a_second_quote_about_another_treatment_than_the_one_asked_is_left_out() -> None:
+    kap = passage("## How KAP differs from IV\n\nKAP adds therapy to ketamine; IV does not.")
+    spravato = passage(
+        "## Spravato®\n\nIt differs from IV ketamine in that it is FDA-approved.", source="s.md"
+    )
+    result = ExtractiveComposer(uniform, second_ratio=0.0).compose(
+        "how is KAP different from IV ketamine?", [kap, spravato]
+    )
+    assert result.cited == (kap,)
+
+
+def test_another_providers_words_are_introduced_by_its_publisher() -> None:
+    source = passage(
+        "## Legality\n\nKetamine is a Schedule III controlled substance.",
+        owner="third_party",
+        publisher="Choosing Therapy",
+    )
+    unnamed = replace(source, publisher="", source="u.md", id="u")
+    text = ExtractiveComposer(uniform).compose("is ketamine a controlled substance?", [source]).text
+    assert text == (
+        "Choosing Therapy writes:\n\n> Ketamine is a Schedule III controlled substance. [1]"
+    )
+    text = (
+        ExtractiveComposer(uniform).compose("is ketamine a controlled substance?", [unnamed]).text
+    )
+    assert text.startswith("An article in our materials (its publisher is not named) writes:")
+
+
+def test_another_providers_own_practice_is_never_presented_as_the_clinics() -> None:
+    source = passage(
+        "## Is KAP covered by insurance?\n\nWe do not bill insurance directly. Patients may "
+        "receive partial reimbursement.",
+        owner="third_party",
+        publisher="Cohen & Associates",
+    )
+    result = ExtractiveComposer(uniform).compose("do you bill insurance directly?", [source])
+    assert result.text.startswith("Cohen & Associates writes about its own practice:")
+    assert result.other_practice
+
+
+def test_a_second_quote_of_another_providers_own_practice_is_left_out() -> None:
+    first = passage("## Cost\n\nKAP costs vary by clinic and plan.")
+    theirs = passage(
+        "## Our pricing\n\nSpecific pricing for KAP is not listed on our website.",
+        source="c.md",
+        owner="third_party",
+        publisher="Cohen & Associates",
+    )
+    result = ExtractiveComposer(uniform, second_ratio=0.0).compose(
+        "what does KAP cost, pricing?", [first, theirs]
+    )
+    assert result.cited == (first,)
+    asked_about_them = ExtractiveComposer(uniform, second_ratio=0.0).compose(
+        "what does KAP cost at Cohen, pricing?", [first, theirs]
+    )
+    assert asked_about_them.cited == (first, theirs)
+
+
+def test_abbreviations_the_document_spells_out_are_spelled_out_once() -> None:
+    source = passage("## Spravato\n\nSpravato operates under a REMS program. REMS rules apply.")
+    spelled = {"a.md": {"REMS": "Risk Evaluation and Mitigation Strategy"}}
+    composer = ExtractiveComposer(uniform, spelled=lambda s: spelled.get(s, {}))
+    text = composer.compose("what is the REMS program for spravato?", [source]).text
+    assert text.count("Risk Evaluation and Mitigation Strategy") == 1
+    assert "REMS \\[Risk Evaluation and Mitigation Strategy\\] program" in text
+
+
+def test_a_yes_no_faq_answer_is_not_followed_by_a_second_quote() -> None:
+    faq = passage("## Is KAP legal?\n\nYes, when a licensed provider prescribes it.")
+    other = passage("## Law\n\nKAP is legal in many states under supervision.", source="b.md")
+    result = ExtractiveComposer(uniform, second_ratio=0.0).compose("is KAP legal?", [faq, other])
+    assert result.cited == (faq,)
+
+
+def test_a_table_row_is_shown_with_its_column_names() -> None:
+    table = passage(
+        "## Differences\n\n| Aspect | KAP | Infusion Therapy |\n| --- | --- | --- |\n"
+        "| Duration of Benefit | Longer-lasting with integration | May require maintenance |"
+    )
+    text = ExtractiveComposer(uniform).compose("which one lasts longer, duration?", [table]).text
+    assert (
+        "- Duration of Benefit — KAP: Longer-lasting with integration; Infusion Therapy: " in text
+    )
+    assert "|" not in text

@@ -197,3 +197,43 @@ def test_requests_to_write_play_a_role_or_drop_instructions_are_tasks(message: s
 )
 def test_questions_for_the_clinic_are_not_tasks(message: str) -> None:
     assert not asks_for_task(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The study says most people improve, so I'll be one of them?",
+        "my neighbour was better after two sessions, so it will work for me too?",
+        "I had a great result with infusions last year, it'll do the same again, right?",
+        "90% on some forum. So I'm set?",
+        "everyone online loves it so I'm going to get better, yes?",
+        "mi hermano mejoró con la ketamina, ¿a mí también me va a funcionar?",
+        "leí que funciona rápido, ¿me voy a curar en una semana?",
+        "reviews r amazing so its gonna work 4 me??",
+    ],
+)
+def test_a_request_for_assurance_gets_the_results_vary_statement(message: str) -> None:
+    assert asks_for_promise(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "what does the research say about KAP for PTSD?",
+        "how many sessions do people usually need?",
+        "my sister wants to know what a session is like",
+        "I'm nervous about the first session, what happens?",
+    ],
+)
+def test_an_ordinary_question_is_not_a_request_for_assurance(message: str) -> None:
+    assert not asks_for_promise(message)
+
+
+def test_an_introduction_goes_with_its_quote_when_nothing_of_the_quote_is_left() -> None:
+    text = (
+        "Choosing Therapy writes:\n\n> KAP is guaranteed to cure you. [1]\n\n"
+        "PRATI writes:\n\n> Results vary by individual. [2]"
+    )
+    guarded = guard(text, [_p(1), _p(2)])
+    assert guarded.text == "PRATI writes:\n\n> Results vary by individual. [1]"
+    assert [p.id for p in guarded.cited] == ["p2"]

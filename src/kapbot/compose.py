@@ -1,41 +1,53 @@
-"""Answer composition: the clinic's own sentences with ``[n]`` markers.
+"""Answer composition: the clinic's own sentences, whole and attributed, with ``[n]`` markers.
 
-:class:`ExtractiveComposer` (the default) needs no LLM: from the best passage it quotes
-the span of sentences that best matches the question (the answer right under a heading
-that asks the same question, or the sentence that best combines the question's rarest
-words with its sentence vector's similarity to the question, plus what follows it), and
-may add a shorter quote from a second, different section: one that shares enough of the
-question's words, or shares some and whose passage is at least as close to the question in
-meaning as the first. An FAQ answer quoted from a bare reply ("No.", "Potentially, yes —
-...") comes with the question it answers.
+:class:`ExtractiveComposer` (the default) needs no LLM. From the best passage it quotes
+the sentences that answer the question, answer first:
 
-:class:`GenerativeComposer` asks a chat model for an answer and keeps only sentences
-whose ``[n]`` points at a passage it was given and that passage supports (its words and
-every number it states are in the passage); if nothing survives, the extractive answer
-is used instead.
+- the unit the quote is built around is the one that best combines the question's
+  rarest words with its sentence record's similarity to the question, or, under a
+  heading that asks the question (an FAQ), what the section says first;
+- a list is quoted whole with its introduction, and a question that asks for a list
+  ("side effects", "who shouldn't...") gets every list of the passage on its subject;
+- a sentence that opens by pointing back ("These include...", "It is FDA-approved")
+  comes with the sentence before it, or, when the passage has none, with its subject
+  named from the document's own heading;
+- footnote digits and reference markers are left out, abbreviations the document
+  spells out are spelled out on first use, and no sentence is quoted twice.
+
+A second, shorter quote may come from another section: one that shares enough of the
+question's words, or shares some and is at least as close to it in meaning as the first,
+and is about the same form of treatment as the question. A quote from another provider's
+article is introduced by its publisher ("Journey Clinical writes:"), and its sentences
+about that provider's own practice ("We do not bill insurance") are introduced as such;
+the clinic's own documents (front matter ``owner: clinic``) speak for the clinic.
 
 ``Composition.text`` numbers citations 1..n in order of first use; ``cited[i - 1]`` is
-the passage behind ``[i]``.
+the passage behind ``[i]``. The generative composer is :mod:`kapbot.generative`.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from kapbot.chunking import Unit, body_of, is_list_item, plain_unit, split_sentences, units_of
+from kapbot.chunking import Unit, body_of, is_list_item, plain_unit, units_of
+from kapbot.guardrails import is_promise, states_dose
 from kapbot.keyword import tokenize
+from kapbot.question import Asked, read_question, treatments_in
+from kapbot.readable import (
+    expand_abbreviations,
+    natural_heading,
+    opens_dangling,
+    same_sentence,
+    strip_references,
+)
 from kapbot.records import Passage
-
-log = logging.getLogger(__name__)
+from kapbot.texts import ReplyTexts
 
 Weigher = Callable[[str], float]
-_MARKER = re.compile(r"\[(\d+)\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_MARKER_AFTER_STOP = re.compile(r"([.!?])\s*((?:\[\d+\]\s*)+)")
+MARKER = re.compile(r"\[(\d+)\]")
 # The opening of an FAQ answer that replies to its heading's question and means nothing
 # without it ("Potentially, yes — but this depends on ...").
 _BARE_REPLY = re.compile(
@@ -43,12 +55,21 @@ _BARE_REPLY = re.compile(
     r"not necessarily|not always|it depends|absolutely|definitely)\b",
     re.IGNORECASE,
 )
+# A third party speaking of its own practice: "we", "our", "us".
+_FIRST_PERSON_PLURAL = re.compile(r"\b(we|we['’](?:re|ve|ll)|our|ours|us)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Composition:
+    """An answer's Markdown and the passages its ``[n]`` markers point at.
+
+    ``other_practice`` is set when it quotes another provider's sentences about its own
+    practice (prices, policies, staff), so the reply can say the clinic's may differ.
+    """
+
     text: str
     cited: tuple[Passage, ...]
+    other_practice: bool = False
 
 
 class Composer(Protocol):
@@ -61,46 +82,129 @@ def markdown_safe(text: str) -> str:
     """Clinic text shown as Markdown: no HTML is rendered, and a bracketed number in the
     text ("[12]") is escaped so it never reads as one of kapbot's citation markers."""
     text = text.replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKER.sub(lambda m: f"\\[{m.group(1)}\\]", text)
-
-
-def _render(units: Sequence[Unit]) -> str:
-    parts: list[str] = []
-    for i, unit in enumerate(units):
-        if i:
-            parts.append("\n" if unit.sep != " " else " ")
-        parts.append(unit.text)
-    return markdown_safe("".join(parts))
+    return MARKER.sub(lambda m: f"\\[{m.group(1)}\\]", text)
 
 
 @dataclass(frozen=True)
-class _Span:
+class _Quote:
+    """The units quoted from one passage, and how well they match the question."""
+
     units: tuple[Unit, ...]
     score: float
-    opens_section: bool = False
+    opens_section: bool = False  # starts with the passage's first unit
+    needs_subject: bool = False  # opens by pointing back, with nothing before it
 
 
-def _quote(span: _Span, passage: Passage) -> str:
-    """The span as Markdown. An FAQ answer quoted from its first sentence, when that
-    sentence is a bare reply ("No.", "Potentially, yes — ..."), comes with the question it
-    answers, in bold: the patient asked something else, and "yes" alone would answer them."""
-    text = _render(span.units)
-    heading = " ".join(passage.section.split())
-    if span.opens_section and heading.endswith("?") and _BARE_REPLY.match(span.units[0].text):
-        return f"**{markdown_safe(heading)}** {text}"
-    return text
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 
 
-def _size_between(units: Sequence[Unit], start: int, end: int) -> int:
-    return sum(len(u.text) + 1 for u in units[start : end + 1])
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def _render(units: Sequence[Unit]) -> str:
+    """Units as Markdown lines. A table's rows are shown as list items that name their
+    columns ("- Duration of Benefit — KAP: Longer-lasting; Infusion Therapy: ..."): a
+    table is unreadable on a phone and a row means nothing without its header."""
+    parts: list[str] = []
+    header: list[str] = []
+    for i, unit in enumerate(units):
+        text = unit.text
+        if text.startswith("|"):
+            following = units[i + 1].text if i + 1 < len(units) else ""
+            if _TABLE_RULE.match(text):
+                continue  # the line under a table's header
+            if _TABLE_RULE.match(following):
+                header = _cells(text)
+                continue
+            cells = _cells(text)
+            if header and len(header) == len(cells) and len(cells) > 1:
+                named = "; ".join(f"{h}: {c}" for h, c in zip(header[1:], cells[1:], strict=True))
+                text = f"- {cells[0]} — {named}"
+            else:
+                text = "- " + "; ".join(c for c in cells if c)
+        if parts:
+            parts.append("\n" if unit.sep != " " else " ")
+        parts.append(text)
+    return markdown_safe("".join(parts))
+
+
+def _size(units: Sequence[Unit]) -> int:
+    return sum(len(u.text) + 1 for u in units)
+
+
+def _list_span(units: Sequence[Unit], i: int) -> tuple[int, int]:
+    """The list unit ``i`` belongs to (an item, or the introduction ending in ':' just
+    before its items), as ``(first, end)``: its introduction through its last item."""
+    first = i
+    while first > 0 and is_list_item(units[first]) and is_list_item(units[first - 1]):
+        first -= 1
+    if first > 0 and is_list_item(units[first]) and units[first - 1].text.endswith(":"):
+        first -= 1
+    end = first + 1
+    while end < len(units) and is_list_item(units[end]):
+        end += 1
+    return first, end
+
+
+def _in_list(units: Sequence[Unit], i: int) -> bool:
+    unit = units[i]
+    return is_list_item(unit) or (
+        unit.text.endswith(":") and i + 1 < len(units) and is_list_item(units[i + 1])
+    )
+
+
+def _about(passage: Passage) -> frozenset[str]:
+    """The forms of treatment a passage's headings name (its section and those above it)."""
+    return treatments_in(f"{passage.section_path} {passage.section}")
+
+
+def speaks_for_itself(text: str, publisher: str) -> bool:
+    """Whether a third party's text is about its own practice: it says "we" or "our", or
+    names its publisher ("At Cohen & Associates, KAP is delivered by...").
+
+    Example:
+        >>> speaks_for_itself("We do not bill insurance directly.", "Cohen & Associates")
+        True
+        >>> speaks_for_itself("Ketamine is a Schedule III drug.", "Choosing Therapy")
+        False
+    """
+    if _FIRST_PERSON_PLURAL.search(text):
+        return True
+    return bool(publisher) and publisher.lower() in text.lower()
+
+
+def names_publisher(text: str, publisher: str) -> bool:
+    """Whether ``text`` (a question) names ``publisher``: its full name or its first
+    word ("does cohen take insurance?").
+
+    Example:
+        >>> names_publisher("Does Cohen take insurance?", "Cohen & Associates")
+        True
+    """
+    name = " ".join(publisher.lower().split())
+    if not name:
+        return False
+    first = re.split(r"[^a-z0-9]+", name)[0]
+    lowered = text.lower()
+    return name in lowered or (
+        len(first) >= 4 and re.search(rf"\b{re.escape(first)}\b", lowered) is not None
+    )
 
 
 class ExtractiveComposer:
-    """Quotes the most relevant sentences of the top passages.
+    """Quotes the sentences of the top passages that answer the question.
 
     Args:
         weight: Weight of a stemmed query token (the keyword index's IDF).
-        max_chars: Length budget of the quote from the best passage.
+        texts: How quotes are introduced (``data/replies.yaml``).
+        spelled: The abbreviations a document (by source) spells out itself.
+        acronyms: Words written in capitals in the documents (kept in headings).
+        subject: The clinic's subject (``Settings.clinic_subject``): a question that
+            names no form of treatment is read as about the ones it names.
+        max_chars: Length budget of the quote from the best passage (a list question
+            gets ``list_chars``; a second passage half of ``max_chars``).
+        list_chars: Length budget of a quote that answers a question asking for a list.
         second_ratio: A second passage is quoted when its best span scores at least this
             fraction of the first one's (by the question's words), or when it shares at
             least one of them and is at least as similar to the question as the first
@@ -110,58 +214,42 @@ class ExtractiveComposer:
             choosing the sentence a quote is built around (0: words only).
         context_weight: Weight of a follow-up's conversation words against the
             question's own (see :meth:`compose`).
+
+    Example:
+        >>> composer = ExtractiveComposer(lambda token: 1.0)
+        >>> clinic = Passage(id="c", text="## Cost\\n\\nA session costs $750.",
+        ...                  source="cost.md", score=1.0, section="Cost", owner="clinic")
+        >>> composer.compose("What does a session cost?", [clinic]).text
+        'A session costs $750. [1]'
     """
 
     def __init__(
         self,
         weight: Weigher,
+        *,
+        texts: ReplyTexts | None = None,
+        spelled: Callable[[str], Mapping[str, str]] = lambda _source: {},
+        acronyms: Collection[str] = (),
+        subject: str = "",
         max_chars: int = 450,
+        list_chars: int = 1600,
         second_ratio: float = 0.6,
         semantic_weight: float = 1.0,
         context_weight: float = 0.5,
     ) -> None:
         self.weight = weight
+        self.texts = texts or ReplyTexts.load()
+        self.spelled = spelled
+        self.acronyms = acronyms
+        self.implied = treatments_in(subject)
         self.max_chars = max_chars
+        self.list_chars = list_chars
         self.second_ratio = second_ratio
         self.semantic_weight = semantic_weight
         self.context_weight = context_weight
 
     def _score(self, text: str, query: Mapping[str, float]) -> float:
         return sum(self.weight(t) * query[t] for t in query.keys() & set(tokenize(text)))
-
-    def best_span(self, passage: Passage, query: Mapping[str, float], max_chars: int) -> _Span:
-        units = units_of(body_of(passage.text))
-        if not units:
-            return _Span((), 0.0)
-        scores = [self._score(u.text, query) for u in units]
-        heading = self._score(passage.section, query)
-        best = self._anchor(units, scores, query, passage.matched)
-        # Under a question heading (FAQ style) that matches the question better than any
-        # sentence does, the answer is what the section says first.
-        faq = passage.section.rstrip().endswith("?")
-        start = 0 if faq and heading > 0 and heading >= max(scores) else best
-        # A list item is quoted with the sentence that introduces its list.
-        while start > 0 and is_list_item(units[start]) and not units[start - 1].text.endswith(":"):
-            start -= 1
-        if start > 0 and is_list_item(units[start]) and units[start - 1].text.endswith(":"):
-            start -= 1
-        if start < best and _size_between(units, start, best) > max_chars * 2:
-            # The answer is far down a long list: its introduction, then that item.
-            chosen, size, rest = [units[start], units[best]], len(units[best].text), best + 1
-        else:
-            chosen, size, rest = [units[start]], len(units[start].text), start + 1
-        for unit in units[rest:]:
-            in_list = is_list_item(unit) and (
-                chosen[-1].text.endswith(":") or is_list_item(chosen[-1])
-            )
-            if unit.text.endswith(":") and not in_list:
-                break  # the next list belongs to another point
-            if size + len(unit.text) > (max_chars * 2 if in_list else max_chars):
-                break
-            chosen.append(unit)
-            size += len(unit.text) + 1
-        score = max(heading, scores[best]) + sum(self._score(u.text, query) for u in chosen) * 0.1
-        return _Span(tuple(chosen), score, opens_section=chosen[0] is units[0])
 
     def _anchor(
         self,
@@ -174,7 +262,7 @@ class ExtractiveComposer:
         word weight it contains plus, weighted, the cosine similarity to the question of
         its best sentence record (the sentence search's hits in this passage)."""
         total = sum(self.weight(t) * f for t, f in query.items()) or 1.0
-        records = [(" ".join(text.split()), sim) for text, sim in matched]
+        records = [(" ".join(strip_references(text).split()), sim) for text, sim in matched]
         semantic = [
             max((sim for text, sim in records if plain_unit(u.text) in text), default=0.0)
             for u in units
@@ -185,6 +273,261 @@ class ExtractiveComposer:
         ]
         return max(range(len(units)), key=lambda i: (combined[i], -i))
 
+    def quote(
+        self,
+        passage: Passage,
+        query: Mapping[str, float],
+        asked: Asked,
+        budget: int,
+        about_them: bool = False,
+    ) -> _Quote:
+        """The units of ``passage`` that answer the question, in the passage's order."""
+        # Never built around a sentence the guardrails would take out (a promise, a dose).
+        units = [
+            u
+            for u in units_of(strip_references(body_of(passage.text)))
+            if not (is_promise(u.text) or states_dose(u.text))
+        ]
+        # A line that introduces what follows it ("Here is what you can expect:") says
+        # nothing without it, unless its list follows in the same passage.
+        units = [
+            u for i, u in enumerate(units) if not (u.text.endswith(":") and not _in_list(units, i))
+        ]
+        if not units:
+            return _Quote((), 0.0)
+        scores = [self._score(u.text, query) for u in units]
+        heading = self._score(passage.section, query)
+        best = self._anchor(units, scores, query, passage.matched)
+        # Under a question heading (FAQ style) that matches the question better than any
+        # sentence does, the answer is what the section says first.
+        faq = passage.section.rstrip().endswith("?")
+        start = 0 if faq and heading > 0 and heading >= max(scores) else best
+        list_budget = self.list_chars
+        chosen = self._around(units, start, best, budget, list_budget)
+        if asked.wants_list:
+            chosen = self._with_lists(units, chosen, scores, list_budget)
+        chosen, needs_subject = self._with_what_it_points_to(units, chosen, budget)
+        if passage.owner != "clinic" and not about_them:
+            # Another provider's closing words about itself ("We discuss the treatment
+            # course in full before beginning") are not part of the answer.
+            while (
+                len(chosen) > 1
+                and chosen[-1] > best
+                and speaks_for_itself(units[chosen[-1]].text, passage.publisher)
+            ):
+                chosen.pop()
+        picked = tuple(units[i] for i in chosen)
+        score = max(heading, scores[best]) + sum(scores[i] for i in chosen) * 0.1
+        return _Quote(picked, score, opens_section=chosen[0] == 0, needs_subject=needs_subject)
+
+    def _around(
+        self, units: Sequence[Unit], start: int, best: int, budget: int, list_budget: int
+    ) -> list[int]:
+        """The span that starts at ``start``: a whole list when it is in one; then the
+        sentences after it that fit ``budget``, and a list whose introduction ends the
+        span, whole. It stops before the introduction of another list."""
+        if _in_list(units, start):
+            first, end = _list_span(units, start)
+            if _size(units[first:end]) > list_budget and best != first:
+                # The answer is one item far down a very long list: its introduction (a
+                # table's header) and it.
+                rule = [first + 1] if _TABLE_RULE.match(units[first + 1].text) else []
+                return [first, *rule, best] if best > first + len(rule) else [first, *rule]
+            chosen = list(range(first, end))
+        else:
+            chosen = [start]
+        size = _size([units[i] for i in chosen])
+        i = chosen[-1] + 1
+        while i < len(units):
+            if _in_list(units, i):
+                if not units[chosen[-1]].text.endswith(":"):
+                    break  # another list, about another point
+                first, end = _list_span(units, i)
+                if _size(units[first:end]) > list_budget:
+                    break
+                chosen += [j for j in range(first, end) if j not in chosen]
+                size += _size(units[first:end])
+                i = end
+                continue
+            if size + len(units[i].text) > budget:
+                break
+            chosen.append(i)
+            size += len(units[i].text) + 1
+            i += 1
+        return chosen
+
+    def _with_lists(
+        self, units: Sequence[Unit], chosen: list[int], scores: Sequence[float], budget: int
+    ) -> list[int]:
+        """``chosen`` grown by the lists right before or after it that are on the
+        question's subject (their introduction or items share its words) or follow it,
+        while they fit ``budget``: a question that asks for a list gets all of it."""
+        taken = sorted(chosen)
+        size = _size([units[i] for i in taken])
+        grown = True
+        while grown:
+            grown = False
+            after, before = taken[-1] + 1, taken[0] - 1
+            for i, follows in ((after, True), (before, False)):
+                if not (0 <= i < len(units)) or not _in_list(units, i):
+                    continue
+                first, end = _list_span(units, i)
+                extra = [j for j in range(first, end) if j not in taken]
+                relevant = any(scores[j] > 0 for j in range(first, end))
+                cost = _size([units[j] for j in extra])
+                if extra and (relevant or follows) and size + cost <= budget:
+                    taken = sorted({*taken, *extra})
+                    size += cost
+                    grown = True
+        return taken
+
+    def _with_what_it_points_to(
+        self, units: Sequence[Unit], chosen: list[int], budget: int
+    ) -> tuple[list[int], bool]:
+        """``chosen`` with the sentences before it that its first sentence points back to
+        (at most two, in the same passage), and whether it still opens by pointing back
+        (its subject must then be named from the heading)."""
+        steps = 0
+        while opens_dangling(units[chosen[0]].text) and chosen[0] > 0 and steps < 2:
+            before = chosen[0] - 1
+            if is_list_item(units[before]):
+                # "These approaches..." after a list: the list is what it points to.
+                first, _ = _list_span(units, before)
+                earlier = list(range(first, before + 1))
+            else:
+                earlier = [before]
+            if _size([units[i] for i in earlier]) > budget:
+                break  # what it points to is too long to quote as well
+            chosen = [*earlier, *chosen]
+            steps += 1
+        first_unit = units[chosen[0]]
+        # A list (or table) with no introduction says what it is about only in the heading.
+        headless = is_list_item(first_unit)
+        return chosen, opens_dangling(first_unit.text) or headless
+
+    def _text(self, quote: _Quote, passage: Passage, already: str) -> str:
+        """The quote as Markdown: references left out, abbreviations spelled out on
+        their first use in the reply, and an FAQ answer that opens with a bare reply
+        ("No.", "Potentially, yes — ...") preceded by the question it answers."""
+        text = _render(quote.units)
+        spelled = {
+            k: v for k, v in self.spelled(passage.source).items() if v.lower() not in already
+        }
+        text = expand_abbreviations(text, spelled)
+        if self._with_question(quote, passage):
+            heading = " ".join(passage.section.split())
+            return f"**{markdown_safe(natural_heading(heading, self.acronyms))}** {text}"
+        return text
+
+    @staticmethod
+    def _with_question(quote: _Quote, passage: Passage) -> bool:
+        """Whether the quote is an FAQ answer that opens with a bare reply, shown after
+        the question it answers."""
+        return (
+            quote.opens_section
+            and passage.section.rstrip().endswith("?")
+            and bool(_BARE_REPLY.match(quote.units[0].text))
+        )
+
+    def _again(self, intro: str, passage: Passage) -> str:
+        """The introduction of a second quote from the first one's publisher."""
+        publisher = " ".join(passage.publisher.split())
+        subject = re.search(r"“(.+)”:$", intro)
+        if subject:
+            return self.texts.get("attribution", "also_on", publisher=publisher, subject=subject[1])
+        return self.texts.get("attribution", "also", publisher=publisher)
+
+    def _introduce(self, quote: _Quote, passage: Passage, asked: Asked) -> tuple[str, bool]:
+        """How the quote is introduced ("" for the clinic's own words on the subject
+        asked), and whether it is another provider speaking of its own practice."""
+        about = _about(passage)
+        heading = natural_heading(passage.section or passage.title, self.acronyms)
+        asked_about = asked.treatments or self.implied
+        # The subject is named when the quote does not say it, or when it is about a form
+        # of treatment the question did not name, unless the quote opens with the
+        # question it answers.
+        subject = (
+            (quote.needs_subject or bool(about and not about & asked_about))
+            and bool(heading)
+            and not self._with_question(quote, passage)
+        )
+        if passage.owner == "clinic":
+            intro = self.texts.get("attribution", "clinic_on", subject=heading) if subject else ""
+            return intro, False
+        words = " ".join(u.text for u in quote.units)
+        publisher = " ".join(passage.publisher.split())
+        if publisher and speaks_for_itself(words, publisher):
+            return self.texts.get("attribution", "own_practice", publisher=publisher), True
+        if publisher:
+            key = "third_party_on" if subject else "third_party"
+            return self.texts.get("attribution", key, publisher=publisher, subject=heading), False
+        key = "unnamed_on" if subject else "unnamed"
+        return self.texts.get("attribution", key, subject=heading), False
+
+    def _order(self, passages: Sequence[Passage], asked: Asked, asking: str) -> list[Passage]:
+        """The passages to quote from, best first. When the question names one form of
+        treatment and the best passage's headings name only others, the next passage
+        (of the two after it) whose headings name the one asked comes first ("are IV
+        infusions covered?" is answered from the section on IV infusions, not from a
+        section on KAP that compares it with them)."""
+        ranked = list(passages)
+        if len(asked.treatments) != 1 or not ranked:
+            return ranked
+        if names_publisher(asking, ranked[0].publisher):
+            return ranked  # asked about that provider: its own words answer
+        about = _about(ranked[0])
+        if about and not about & asked.treatments:
+            for i, other in enumerate(ranked[1:3], start=1):
+                if _about(other) & asked.treatments:
+                    return [other, *ranked[:i], *ranked[i + 1 :]]
+        return ranked
+
+    def _second(
+        self,
+        first: tuple[_Quote, Passage],
+        passages: Sequence[Passage],
+        query: Mapping[str, float],
+        asked: Asked,
+        question: str,
+        context: str,
+    ) -> tuple[_Quote, Passage] | None:
+        """A shorter quote from another section, when it adds to the first."""
+        quote, top = first
+        asking = f"{question} {context}"
+        if asked.yes_no and quote.opens_section and top.section.rstrip().endswith("?"):
+            return None  # an FAQ entry that asks the question answers it whole
+        for other in passages[1:3]:
+            if (other.source, other.section) == (top.source, top.section):
+                continue
+            about = _about(other)
+            if asked.treatments and about and not about & asked.treatments:
+                return None  # about another form of treatment than the one asked
+            about_them = names_publisher(asking, other.publisher)
+            span = self.quote(other, query, asked, self.max_chars // 2, about_them)
+            if not span.units or span.score <= 0:
+                return None
+            if (
+                other.owner != "clinic"
+                and not about_them
+                and speaks_for_itself(" ".join(u.text for u in span.units), other.publisher)
+            ):
+                return None  # another provider's words about itself add nothing here
+            if not (
+                span.score >= self.second_ratio * quote.score
+                or 0 < top.similarity <= other.similarity
+            ):
+                return None
+            # What the first quote said already is not said again (a list stays whole).
+            units = tuple(
+                u
+                for u in span.units
+                if is_list_item(u) or not any(same_sentence(u.text, q.text) for q in quote.units)
+            )
+            if not units or len(units) < len(span.units) // 2 + 1:
+                return None  # it says again what the first quote said
+            return _Quote(units, span.score, span.opens_section, span.needs_subject), other
+        return None
+
     def compose(self, question: str, passages: Sequence[Passage], context: str = "") -> Composition:
         """Quote the passages for ``question``. ``context`` is the earlier turns' words
         a follow-up was searched with: they count for ``context_weight`` of a word of the
@@ -193,104 +536,39 @@ class ExtractiveComposer:
         programs in general)."""
         if not passages:
             return Composition("", ())
+        asked = read_question(question)
+        if context:  # the form of treatment the conversation is about counts too
+            treatments = asked.treatments | treatments_in(context)
+            asked = Asked(asked.yes_no, asked.wants_list, asked.comparison, treatments)
         query = dict.fromkeys(tokenize(context), self.context_weight) | dict.fromkeys(
             tokenize(question), 1.0
         )
-        first = self.best_span(passages[0], query, self.max_chars)
+        ordered = self._order(passages, asked, f"{question} {context}")
+        about_them = names_publisher(f"{question} {context}", ordered[0].publisher)
+        first = self.quote(ordered[0], query, asked, self.max_chars, about_them)
         if not first.units:
             return Composition("", ())
-        parts = [(first, passages[0])]
-        for other in passages[1:3]:
-            if (other.source, other.section) == (passages[0].source, passages[0].section):
-                continue
-            span = self.best_span(other, query, self.max_chars // 2)
+        parts = [(first, ordered[0])]
+        second = self._second(parts[0], ordered, query, asked, question, context)
+        if second is not None:
+            parts.append(second)
+        paragraphs: list[str] = []
+        other_practice = False
+        for n, (quote, passage) in enumerate(parts, start=1):
+            intro, own = self._introduce(quote, passage, asked)
             if (
-                span.units
-                and span.score > 0
-                and (
-                    span.score >= self.second_ratio * first.score
-                    or 0 < passages[0].similarity <= other.similarity
-                )
+                n > 1
+                and intro
+                and passage.owner != "clinic"
+                and passage.publisher
+                and (passage.publisher == parts[0][1].publisher)
             ):
-                parts.append((span, other))
-            break
-        text = "\n\n".join(f"{_quote(span, p)} [{i}]" for i, (span, p) in enumerate(parts, 1))
-        return Composition(text, tuple(p for _, p in parts))
-
-
-def supported(sentence: str, passage_text: str, min_overlap: float = 0.6) -> bool:
-    """Whether a generated sentence is backed by the passage it cites.
-
-    Most of its content words must be in the passage, and every number it states must
-    appear there verbatim (a model must never invent a figure).
-    """
-    bare = _MARKER.sub(" ", sentence)
-    words = set(tokenize(bare))
-    if not words:
-        return False
-    overlap = len(words & set(tokenize(passage_text))) / len(words)
-    numbers_ok = set(_NUMBER.findall(bare)) <= set(_NUMBER.findall(passage_text))
-    return overlap >= min_overlap and numbers_ok
-
-
-def filter_generated(output: str, passages: Sequence[Passage]) -> Composition | None:
-    """Keep only supported sentences with valid ``[n]`` markers; renumber in order of use.
-
-    Returns None when no sentence survives.
-    """
-    kept: list[str] = []
-    order: list[int] = []  # passage indexes, in order of first citation
-    # "... clinic. [1]" -> "... clinic [1]." so the marker stays with its sentence.
-    output = _MARKER_AFTER_STOP.sub(r" \2\1", output)
-    for line in output.splitlines():
-        for sentence in split_sentences(line.strip().lstrip("-*• ").strip()):
-            cited = [int(n) for n in _MARKER.findall(sentence)]
-            valid = sorted({n for n in cited if 1 <= n <= len(passages)})
-            if not valid:
-                continue
-            bare = _MARKER.sub("", sentence).strip()
-            bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
-            if not any(supported(bare, passages[n - 1].text) for n in valid):
-                continue
-            valid = [n for n in valid if supported(bare, passages[n - 1].text)]
-            for n in valid:
-                if n - 1 not in order:
-                    order.append(n - 1)
-            markers = "".join(f"[{order.index(n - 1) + 1}]" for n in valid)
-            kept.append(f"{markdown_safe(bare)} {markers}")
-    if not kept:
-        return None
-    return Composition(" ".join(kept), tuple(passages[i] for i in order))
-
-
-class GenerativeComposer:
-    """Answers with a LangChain chat model, filtered to what the passages support."""
-
-    _SYSTEM = (
-        "You answer a patient's question for a ketamine-assisted psychotherapy clinic using "
-        "ONLY the numbered passages below. Write 1 to 4 short sentences. End every sentence "
-        "with the number of the passage that states it, like [1]. Use the passages' own "
-        "words and figures; add nothing they do not say. Never give a dose, never promise "
-        "an outcome. If the passages do not answer the question, reply exactly: NO_ANSWER"
-    )
-
-    def __init__(self, model: Any, fallback: Composer) -> None:
-        self.model = model
-        self.fallback = fallback
-
-    def compose(self, question: str, passages: Sequence[Passage], context: str = "") -> Composition:
-        numbered = "\n\n".join(f"[{i}] {body_of(p.text)}" for i, p in enumerate(passages, 1))
-        asked = f"{question} (earlier in the conversation: {context})" if context else question
-        try:
-            result = self.model.invoke(
-                [
-                    ("system", self._SYSTEM),
-                    ("human", f"Passages:\n{numbered}\n\nQuestion: {asked}"),
-                ]
-            )
-            output = str(getattr(result, "content", result))
-        except Exception as exc:  # the model is optional: never fail the answer on it
-            log.warning("chat model failed, using the extractive answer: %s", exc)
-            return self.fallback.compose(question, passages, context)
-        composed = None if "NO_ANSWER" in output else filter_generated(output, passages)
-        return composed or self.fallback.compose(question, passages, context)
+                intro = self._again(intro, passage)
+            other_practice = other_practice or own
+            text = f"{self._text(quote, passage, ' '.join(paragraphs).lower())} [{n}]"
+            if passage.owner == "clinic":
+                paragraphs.append(f"{intro}\n\n{text}" if intro else text)
+            else:
+                quoted = "\n".join(f"> {line}" for line in text.split("\n"))
+                paragraphs.append(f"{intro}\n\n{quoted}")
+        return Composition("\n\n".join(paragraphs), tuple(p for _, p in parts), other_practice)

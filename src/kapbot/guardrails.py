@@ -53,6 +53,30 @@ _ASKS_PROMISE = re.compile(
     r"|me va a (curar|ayudar|funcionar)|va a funcionar)\b|\b100\s?(%|percent)|\d+\s?% of",
     re.IGNORECASE,
 )
+# Asking for assurance that it will work for *them*, often leaning on a statistic, a
+# study, a review or someone's story ("87%. So I'm good?", "it worked for my sister, so
+# it'll work for me?", "I'll respond in 2 weeks too?", "a mí también me va a funcionar").
+_ASKS_ASSURANCE = re.compile(
+    r"\b(?:it|this|that|they|kap|ketamine|spravato|infusions?|lozenges?|the treatment|"
+    r"the first (?:session|one)|one session|another round)\s*(?:['’]ll|will|is going to|"
+    r"['’]s going to|'s gonna|is gonna|gonna|would)\s+(?:\w+\s+){0,2}?(?:work|help|cure|fix|"
+    r"heal|do the same|be the same|get rid)"
+    r"|\b(?:i|i['’]ll|ill|i will|i['’]m going to|im going to|i['’]m gonna|im gonna)\s+"
+    r"(?:\w+\s+){0,2}?(?:be (?:better|fine|cured|okay|ok|healed|in that|one of|the same|set)|"
+    r"get (?:better|that|the same|well|cured)|feel (?:better|the same|amazing)|respond|recover|"
+    r"improve|heal)"
+    r"|\b(?:so|then)\s+(?:i['’]?m|i am|im|it['’]?s|its|i['’]ll|ill|we['’]re)\s+(?:good|set|fine|"
+    r"safe|covered|sure|okay|ok|basically|definitely|going to|gonna|in)\b"
+    r"|\bso (?:it['’]?ll|it will|it['’]s going to) \w+"
+    r"|\b(?:same|like) (?:for|with) me\b|\bfor me too\b|\bme too\b|\bmine too\b|"
+    r"\bwork the same\b|\bsame results?\b|\blike last time\b|\bexactly like\b|"
+    r"\bmy results will\b|\bno chance\b|\bcan['’]?t fail\b|\bbasically certain\b|"
+    r"\bbasically (?:made|guaranteed|proven)\b|\bproven to work for me\b|\bsi o si\b|\bsí o sí\b"
+    r"|\bme (?:va|van) a (?:curar|ayudar|funcionar|servir)|\b(?:me voy|voy) a (?:curar|mejorar|"
+    r"sanar|responder|sentir)|\ba m[ií] tambi[eé]n\b|\b(?:curar|funcionar|mejorar)\w* seguro\b"
+    r"|\bseguro que (?:me|funciona|voy)",
+    re.IGNORECASE,
+)
 _ASKS_MEDICAL = re.compile(
     r"\b(dose|doses|dosage|dosing|mg|milligrams?|how much (ketamine|should i)|how many (lozenges|troches|mg)"
     r"|double|extra|another one|a second one|take (two|2|more|another)|should i take|can i take"
@@ -120,7 +144,11 @@ def states_dose(text: str) -> bool:
 
 def asks_for_promise(question: str) -> bool:
     """A question that asks for a promise, or carries one for kapbot to repeat."""
-    return bool(_ASKS_PROMISE.search(question)) or is_promise(question)
+    return (
+        bool(_ASKS_PROMISE.search(question))
+        or bool(_ASKS_ASSURANCE.search(question))
+        or is_promise(question)
+    )
 
 
 def asks_for_task(question: str) -> bool:
@@ -144,8 +172,10 @@ def _sentences(paragraph: str) -> list[str]:
 
 
 def guard(text: str, cited: Sequence[Passage]) -> Guarded:
-    """Drop promise and dose sentences; renumber the citations that are left."""
-    kept_paragraphs: list[str] = []
+    """Drop promise and dose sentences; renumber the citations that are left. A quote's
+    introduction ("Journey Clinical writes:") goes with its quote when nothing of the
+    quote is left."""
+    kept_paragraphs: list[str | None] = []
     removed = 0
     for paragraph in text.split("\n\n"):
         lines = []
@@ -153,7 +183,7 @@ def guard(text: str, cited: Sequence[Passage]) -> Guarded:
             sentences = _sentences(line)
             good = [s for s in sentences if not (is_promise(s) or states_dose(s))]
             removed += len(sentences) - len(good)
-            if good:
+            if good and not (line.startswith(">") and good == [">"]):
                 lines.append(" ".join(good))
         if lines:
             body = "\n".join(lines)
@@ -162,7 +192,16 @@ def guard(text: str, cited: Sequence[Passage]) -> Guarded:
             if trailing and not _MARKER.search(body):
                 body += f" [{trailing[-1]}]"
             kept_paragraphs.append(body)
-    kept = "\n\n".join(kept_paragraphs)
+        else:
+            kept_paragraphs.append(None)
+    kept = "\n\n".join(
+        p
+        for i, p in enumerate(kept_paragraphs)
+        if p is not None
+        and not (
+            _introduces(p) and (i + 1 >= len(kept_paragraphs) or kept_paragraphs[i + 1] is None)
+        )
+    )
     order: list[int] = []
     for n in _MARKER.findall(kept):
         if 1 <= int(n) <= len(cited) and int(n) not in order:
@@ -171,6 +210,11 @@ def guard(text: str, cited: Sequence[Passage]) -> Guarded:
         lambda m: f"[{order.index(int(m.group(1))) + 1}]" if int(m.group(1)) in order else "", kept
     )
     return Guarded(renumbered, tuple(cited[n - 1] for n in order), removed)
+
+
+def _introduces(paragraph: str) -> bool:
+    """A paragraph that only introduces the next one ("Journey Clinical writes:")."""
+    return paragraph.rstrip().endswith(":") and not _MARKER.search(paragraph)
 
 
 def promise_sentences(text: str) -> list[str]:

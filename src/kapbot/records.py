@@ -79,7 +79,10 @@ class Passage:
     ``similarity`` is the cosine similarity of the passage to the query (the relevance
     signal abstention uses); ``matched`` holds the passage's sentences (and pairs of
     neighbouring sentences) that the sentence search found, with their cosine similarity
-    to the query, best first.
+    to the query, best first. ``owner`` says whose words they are: ``clinic`` or
+    ``third_party`` (another provider's article, quoted with its publisher's name);
+    ``section_path`` is the chain of headings above the passage ("IV Ketamine Infusions >
+    Cost Considerations").
     """
 
     id: str
@@ -92,6 +95,8 @@ class Passage:
     publisher: str = ""
     similarity: float = 0.0
     matched: tuple[tuple[str, float], ...] = ()
+    owner: str = "third_party"
+    section_path: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {"text": self.text, "source": self.source, "score": round(self.score, 6)}
@@ -108,6 +113,7 @@ class Citation:
     text: str
     publisher: str = ""
     section: str = ""
+    owner: str = "third_party"
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -120,6 +126,9 @@ class Citation:
             "source": self.source,
             "url": self.url,
             "text": self.text,
+            "publisher": self.publisher,
+            "owner": self.owner,
+            "section": self.section,
         }
 
 
@@ -141,7 +150,11 @@ class Reply:
         decline: Why an ``abstain`` reply declined: ``not_covered`` (no passage relevant
             enough), ``other_treatment`` (about a treatment the materials don't cover) or
             ``task`` (a request to write something, play a role or drop the
-            instructions: not a content gap). Empty for other kinds.
+            instructions: not a content gap) or ``contact`` (how to reach the clinic:
+            its contact from settings, not a content gap). Empty for other kinds.
+        suggestions: Questions the documents do answer, nearest to what was asked,
+            offered with a decline (the text ends with them too; the web chat shows them
+            as buttons that send them).
     """
 
     kind: str
@@ -152,6 +165,7 @@ class Reply:
     notices: tuple[str, ...] = ()
     safety_rule: str = ""
     decline: str = ""
+    suggestions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in REPLY_KINDS:
@@ -165,4 +179,5 @@ class Reply:
             "text": self.text,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
+            "suggestions": list(self.suggestions),
         }

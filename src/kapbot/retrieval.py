@@ -50,7 +50,9 @@ def reciprocal_rank_fusion(
 
 
 def relative_score_fusion(
-    scored: Sequence[Mapping[str, float]], weights: Sequence[float]
+    scored: Sequence[Mapping[str, float]],
+    weights: Sequence[float],
+    floors: Sequence[float | None] = (),
 ) -> list[tuple[str, float]]:
     """Fuse scored candidate lists: each list's scores scaled to 0-1, then summed by weight.
 
@@ -60,16 +62,24 @@ def relative_score_fusion(
     passage BM25 puts far ahead of the rest (the one passage naming a rare word) is
     not outvoted by three vector rankings that barely separate their first places.
     (Weaviate's "relative score fusion".) Ties are broken by id.
+
+    A list given a floor in ``floors`` (its scores are similarities from the floor to 1)
+    is scaled from the floor to 1 instead: a candidate only just over the floor counts
+    for little even when it is the list's only one.
     """
     if len(scored) != len(weights):
         raise ValueError(f"{len(scored)} scored lists but {len(weights)} weights")
     fused: dict[str, float] = {}
-    for scores, weight in zip(scored, weights, strict=True):
+    for i, (scores, weight) in enumerate(zip(scored, weights, strict=True)):
         if not scores:
             continue
+        floor = floors[i] if i < len(floors) else None
         high, low = max(scores.values()), min(scores.values())
         for item, score in scores.items():
-            scaled = (score - low) / (high - low) if high > low else 1.0
+            if floor is not None:
+                scaled = max(0.0, min(1.0, (score - floor) / (1.0 - floor))) if floor < 1 else 1.0
+            else:
+                scaled = (score - low) / (high - low) if high > low else 1.0
             fused[item] = fused.get(item, 0.0) + weight * scaled
     return _best_first(fused)
 
@@ -135,6 +145,8 @@ def to_passage(
         publisher=str(meta.get("publisher", "")),
         similarity=similarity,
         matched=tuple(matched),
+        owner=str(meta.get("owner", "third_party")),
+        section_path=str(meta.get("section_path", "")),
     )
 
 
