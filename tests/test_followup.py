@@ -16,6 +16,7 @@ from kapbot.followup import (
     split_context,
     standalone_query,
     switches_treatment,
+    with_subject,
 )
 
 
@@ -314,3 +315,27 @@ def test_split_context_of_other_queries_is_the_query_alone(query: str, question:
 def test_split_context_keeps_brackets_inside_the_words() -> None:
     question = "is it (really) safe?"
     assert split_context(f"{question} (KAP (ketamine))", question) == (question, "KAP (ketamine)")
+
+
+@pytest.mark.parametrize(
+    ("question", "read_as"),
+    [
+        ("who shouldn't do this?", "who shouldn't do this? (ketamine-assisted psychotherapy)"),
+        ("how long does it last?", "how long does it last? (ketamine-assisted psychotherapy)"),
+        ("is it safe?", "is it safe? (ketamine-assisted psychotherapy)"),
+        # Names its subject, or is not a question, or says much of its own: as it is.
+        ("is KAP safe?", "is KAP safe?"),
+        ("is spravato covered?", "is spravato covered?"),
+        ("ok thanks", "ok thanks"),
+        ("hello", "hello"),
+        ("is there a bus stop near your office?", "is there a bus stop near your office?"),
+        (
+            "is it okay to take ibuprofen after drinking alcohol?",
+            "is it okay to take ibuprofen after drinking alcohol?",
+        ),
+    ],
+)
+def test_a_question_without_its_subject_is_read_as_about_the_clinics(
+    question: str, read_as: str
+) -> None:
+    assert with_subject(question, "ketamine-assisted psychotherapy") == read_as

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from kapbot.adaptation import STOCK, passage_model, query_encoder
-from kapbot.compose import Composer, ExtractiveComposer, GenerativeComposer
+from kapbot.chunking import CHUNK, QUESTION
+from kapbot.compose import Composer, ExtractiveComposer, names_publisher
 from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
-from kapbot.followup import LLMCondenser, split_context, standalone_query
+from kapbot.followup import LLMCondenser, split_context, standalone_query, with_subject
+from kapbot.generative import GenerativeComposer
 from kapbot.guardrails import (
     RESULTS_VARY,
     SEE_PROVIDER,
@@ -36,50 +38,26 @@ from kapbot.guardrails import (
 )
 from kapbot.inputs import clean_message
 from kapbot.keyword import KeywordIndex
+from kapbot.question import asks_contact
+from kapbot.readable import abbreviations, acronyms
 from kapbot.records import Citation, Passage, Reply
 from kapbot.retrieval import HybridRetriever, keyword_index
 from kapbot.scope import uncovered_treatment
 from kapbot.settings import Settings
+from kapbot.spelling import Speller
 from kapbot.store import ChunkStore
+from kapbot.suggest import suggestion_block, suggestions
+from kapbot.texts import ReplyTexts
 
 if TYPE_CHECKING:
     from kapbot.embeddings import QueryEncoder
 
 log = logging.getLogger(__name__)
 
-INVALID_TEXT = (
-    "Please type a question about ketamine treatment at our clinic, for example what "
-    "ketamine-assisted psychotherapy is, what a session is like, or what it costs."
-)
 # The writer asking about themselves ("can I", "my meds", "mis pastillas").
 _FIRST_PERSON = re.compile(
     r"\b(i|im|i'm|ive|i've|id|i'd|me|my|mine|myself|yo|mi|mis)\b", re.IGNORECASE
 )
-ABSTAIN_TEXT = (
-    "I'm sorry, our clinic's materials don't cover that, so I can't answer it reliably. "
-    "Please contact the clinic directly; our care team will be glad to help."
-)
-OTHER_TREATMENT_TEXT = (
-    "I'm sorry, our clinic's materials are about ketamine treatment and don't cover {name}, "
-    "so I can't answer this reliably. Please contact the clinic directly; our care team "
-    "will be glad to help."
-)
-
-
-TASK_TEXT = (
-    "I can only answer questions about ketamine treatment at our clinic, from the clinic's "
-    "own materials. I can't write other texts, take on another role or set those materials "
-    "aside. Please ask me about the treatment, or contact the clinic directly."
-)
-
-
-def _decline(task: bool, other_treatment: str | None) -> tuple[str, str]:
-    """Why an abstain declines (``Reply.decline``) and what it tells the patient."""
-    if task:
-        return "task", TASK_TEXT
-    if other_treatment is not None:
-        return "other_treatment", OTHER_TREATMENT_TEXT.format(name=other_treatment)
-    return "not_covered", ABSTAIN_TEXT
 
 
 def _valid_history(history: object) -> list[dict[str, str]]:
@@ -137,6 +115,10 @@ class Bot:
             self.settings, self.embeddings, DeferredEmbeddings(lambda: self.passages)
         )
         self._generation = self.store.generation()
+        self._spelled: dict[str, dict[str, str]] = {}
+        self._acronyms: set[str] = set()
+        self._publishers: frozenset[str] = frozenset()
+        self.speller = Speller.build(())
         self.model, self.passages, self.queries = self._passage_model()
         self.keyword, self.retriever = self._open_keyword()
         # A fitted model changes how passages are embedded, never how a message is
@@ -145,11 +127,20 @@ class Bot:
             embed=self.embeddings.embed_documents, cache_dir=self.settings.home / "cache"
         )
         self.crisis.warm_up()
-        # Through the bot, so the weights follow the keyword index after a refresh().
-        extractive = ExtractiveComposer(lambda token: self.keyword.idf(token))
+        self.texts = ReplyTexts.load()
+        # Through the bot, so the weights and spellings follow the index after a refresh().
+        extractive = ExtractiveComposer(
+            lambda token: self.keyword.idf(token),
+            texts=self.texts,
+            spelled=lambda source: self._spelled.get(source, {}),
+            acronyms=self._acronyms,
+            subject=self.settings.clinic_subject,
+        )
         chat_model = load_chat_model(self.settings)
         self.composer: Composer = composer or (
-            GenerativeComposer(chat_model, extractive) if chat_model is not None else extractive
+            GenerativeComposer(chat_model, extractive, self.texts)
+            if chat_model is not None
+            else extractive
         )
         self._condense = (
             LLMCondenser(chat_model, self.settings.history_turns) if chat_model else None
@@ -185,7 +176,22 @@ class Bot:
             encode=lambda texts: self.queries.encode(texts),
         )
         retriever.prepare()  # passes over every record: here, not in a patient's question
+        self._read_documents(keyword)
         return keyword, retriever
+
+    def _read_documents(self, keyword: KeywordIndex) -> None:
+        """What the composer needs to know of the whole documents: the abbreviations each
+        spells out, the words they write in capitals and their publishers."""
+        texts: dict[str, list[str]] = {}
+        publishers: set[str] = set()
+        for doc in keyword.docs:
+            texts.setdefault(str(doc.metadata.get("source", "")), []).append(doc.page_content)
+            publishers.add(" ".join(str(doc.metadata.get("publisher", "")).split()))
+        self._spelled = {source: abbreviations("\n\n".join(t)) for source, t in texts.items()}
+        self._acronyms.clear()
+        self._acronyms.update(acronyms(t for chunks in texts.values() for t in chunks))
+        self._publishers = frozenset(p for p in publishers if p)
+        self.speller = Speller.build(d.page_content for d in keyword.docs)
 
     def refresh(self) -> None:
         """Pick up documents added, updated or removed since the bot opened the index.
@@ -224,11 +230,6 @@ class Bot:
         finally:
             self._looking.release()
 
-    def standalone(self, question: str, history: Sequence[Mapping[str, str]]) -> str:
-        if self._condense is not None:
-            return self._condense(question, history)
-        return standalone_query(question, history, self.settings.history_turns)
-
     def retrieve(
         self,
         query: str,
@@ -248,6 +249,11 @@ class Bot:
     def ask(self, question: str, history: Sequence[Mapping[str, Any]] | None = None) -> Reply:
         """Answer one message, given the conversation so far.
 
+        The stages, in order: clean the message; the crisis check (before anything else
+        sees it); spell it as the documents do and make it standalone from the
+        conversation; retrieve; decide whether to answer; compose the cited answer;
+        guard it.
+
         Args:
             question: What the patient typed.
             history: Earlier turns, ``{"role": "user"|"assistant", "content": str}``.
@@ -257,7 +263,8 @@ class Bot:
         """
         message = clean_message(question, self.settings.max_message_chars)
         if message.empty:
-            return Reply("invalid", INVALID_TEXT, notices=message.notices)
+            invalid = self.texts.decline("invalid", self.settings.clinic_name)
+            return Reply("invalid", invalid, notices=message.notices)
         turns = _valid_history(history)
         # Safety first: the crisis check sees every message before anything else does.
         vectors, for_passages = self._embed(message.text)
@@ -273,77 +280,149 @@ class Bot:
                 safety_rule=safety.rule,
             )
         self.follow_changes()
-        query = self.standalone(message.text, turns)
+        # Typos are read as the documents' words for the search and the quote choice.
+        asked_text = self.speller.correct(message.text)
+        query = self.standalone(asked_text, turns)
         if query == message.text:
             passages = self.retrieve(
                 query,
                 self.retriever.query_vector(vectors),
                 self.retriever.query_vector(for_passages),
             )
-        else:  # made standalone from the conversation: embedded anew
+        else:  # spelt as the documents do, or made standalone from the conversation:
+            # embedded anew
             passages = self.retrieve(query)
-        relevant = bool(passages) and (
-            max(p.similarity for p in passages) >= self.settings.abstain_below
-        )
-        # "How much does MDMA-assisted therapy cost?" is near the passages on what ketamine
-        # costs; answering it from them would mislead.
-        other = uncovered_treatment(message.text, (p.text for p in passages))
-        if other is not None:
-            log.info("declined: asks about %s, which no retrieved passage covers", other)
-            relevant = False
-        task = asks_for_task(message.text)
-        if task:
-            log.info("declined: a request to write, play a role or drop the instructions")
-            relevant = False
-        # A follow-up's conversation words found the passages; its own words choose
-        # what to quote from them.
-        asked, context = split_context(query, message.text)
-        composition = self.composer.compose(asked, passages, context) if relevant else None
-        guarded = guard(composition.text, composition.cited) if composition is not None else None
-        # What the patient most needs to read comes first: 988 for a concern, their own
-        # prescriber for a question about their own medicines, that results vary for a
-        # promise. A general question about doses ("are infusion doses higher?") gets the
-        # prescriber note after the answer.
-        notes: list[str] = []
-        after: list[str] = []
-        if safety.level == "concern":
-            notes.append(CONCERN_NOTE)
-        if asks_medical_advice(message.text):
-            (notes if _FIRST_PERSON.search(message.text) else after).append(SEE_PROVIDER)
-        if asks_for_promise(message.text):
-            notes.append(RESULTS_VARY)
-        if guarded is None or not guarded.cited:
-            decline, decline_text = _decline(task, other)
-            return Reply(
-                "abstain",
-                "\n\n".join([*notes, decline_text, *after]),
-                passages=tuple(passages),
-                query=query,
-                notices=message.notices,
-                safety_rule=safety.rule,
-                decline=decline,
-            )
-        citations = tuple(
-            Citation(
-                n=i,
-                title=p.title,
-                source=p.source,
-                url=p.url,
-                text=p.text,
-                publisher=p.publisher,
-                section=p.section,
-            )
-            for i, p in enumerate(guarded.cited, start=1)
-        )
-        text = "\n\n".join([*notes, guarded.text, *after])
-        if message.notices:
-            text = "\n\n".join([*(f"*{n}*" for n in message.notices), text])
+        first = not any(t.get("role") == "user" for t in turns)
+        decline, other = self._decline_reason(message.text, query, passages, first)
+        notes, after = self._notes(message.text, safety.level)
+        if decline == "not_covered" and passages and RESULTS_VARY in notes:
+            # Asked for assurance ("87%. So I'm good?"): that results vary, then what the
+            # documents say, never a decline.
+            decline = ""
+        if not decline:
+            # A follow-up's conversation words found the passages; its own words choose
+            # what to quote from them.
+            asked, context = split_context(query, asked_text)
+            composition = self.composer.compose(asked, passages, context)
+            guarded = guard(composition.text, composition.cited)
+            if guarded.cited:
+                body = [*notes, guarded.text, *after]
+                if composition.other_practice:
+                    not_ours = self.texts.get(
+                        "attribution", "not_ours", clinic=self.settings.clinic_name
+                    )
+                    body.append(f"{not_ours} {self.texts.contact(self.settings)}")
+                if message.notices:
+                    body = [*(f"*{n}*" for n in message.notices), *body]
+                return Reply(
+                    "answer",
+                    "\n\n".join(body),
+                    citations=tuple(_citation(i, p) for i, p in enumerate(guarded.cited, 1)),
+                    passages=tuple(passages),
+                    query=query,
+                    notices=message.notices,
+                    safety_rule=safety.rule,
+                )
+            decline = "not_covered"
+        offered = () if decline in {"task", "contact"} else self.suggest(vectors, for_passages)
+        clinic = self.settings.clinic_name
+        declined = [] if decline == "contact" else [self.texts.decline(decline, clinic, name=other)]
+        body = [*notes, *declined, *after, self.texts.contact(self.settings)]
+        if offered:
+            body.append(suggestion_block(self.texts.get("suggestions", "lead"), offered))
         return Reply(
-            "answer",
-            text,
-            citations=citations,
+            "abstain",
+            "\n\n".join(body),
             passages=tuple(passages),
             query=query,
             notices=message.notices,
             safety_rule=safety.rule,
+            decline=decline,
+            suggestions=offered,
         )
+
+    def standalone(self, question: str, history: Sequence[Mapping[str, str]]) -> str:
+        """The question as retrieval reads it: with the conversation's words when it leans
+        on earlier turns."""
+        if self._condense is not None:
+            return self._condense(question, history)
+        return standalone_query(question, history, self.settings.history_turns)
+
+    def _relevant(self, query: str, passages: Sequence[Passage], first: bool) -> bool:
+        """Whether the passages are near enough the question to answer it. A first
+        message that leans on a subject nobody named ("who shouldn't do this?") is judged
+        as about the clinic's subject: alone it is near nothing."""
+        best = max((p.similarity for p in passages), default=0.0)
+        if best >= self.settings.abstain_below or not passages or not first:
+            return best >= self.settings.abstain_below
+        read_as = with_subject(query, self.settings.clinic_subject)
+        if read_as == query:
+            return False
+        return max((p.similarity for p in self.retrieve(read_as)), default=0.0) >= (
+            self.settings.abstain_below
+        )
+
+    def _decline_reason(
+        self, message: str, query: str, passages: Sequence[Passage], first: bool
+    ) -> tuple[str, str]:
+        """Why the bot declines to answer (``not_covered``, ``other_treatment``, ``task``
+        or ``contact``; "" when it answers from the passages), and the other treatment
+        named."""
+        if asks_for_task(message):
+            log.info("declined: a request to write, play a role or drop the instructions")
+            return "task", ""
+        if asks_contact(message) and not any(names_publisher(message, p) for p in self._publishers):
+            # The articles give other providers' numbers; the clinic's own are settings.
+            return ("contact" if self.texts.has_contact(self.settings) else "not_covered"), ""
+        # "How much does MDMA-assisted therapy cost?" is near the passages on what ketamine
+        # costs; answering it from them would mislead.
+        other = uncovered_treatment(message, (p.text for p in passages))
+        if other is not None:
+            log.info("declined: asks about %s, which no retrieved passage covers", other)
+            return "other_treatment", other
+        return ("" if self._relevant(query, passages, first) else "not_covered"), ""
+
+    @staticmethod
+    def _notes(message: str, level: str) -> tuple[list[str], list[str]]:
+        """What the patient most needs to read, before the answer and after it: 988 for a
+        concern, their own prescriber for a question about their own medicines, that
+        results vary for a promise. A general question about doses ("are infusion doses
+        higher?") gets the prescriber note after the answer."""
+        notes: list[str] = []
+        after: list[str] = []
+        if level == "concern":
+            notes.append(CONCERN_NOTE)
+        if asks_medical_advice(message):
+            (notes if _FIRST_PERSON.search(message) else after).append(SEE_PROVIDER)
+        if asks_for_promise(message):
+            notes.append(RESULTS_VARY)
+        return notes, after
+
+    def suggest(
+        self, vectors: Sequence[Sequence[float]], for_passages: Sequence[Sequence[float]]
+    ) -> tuple[str, ...]:
+        """Up to three questions the documents answer, nearest to a message (its vectors
+        from :meth:`_embed`): their FAQ headings first, then curated questions."""
+        with self._lock:
+            headings = self.retriever.nearest(
+                self.retriever.query_vector(for_passages), 30, kind=CHUNK
+            )
+            questions = self.retriever.nearest(
+                self.retriever.query_vector(vectors), 30, kind=QUESTION
+            )
+        return tuple(
+            suggestions(headings, questions, publishers=self._publishers, acronyms=self._acronyms)
+        )
+
+
+def _citation(n: int, passage: Passage) -> Citation:
+    return Citation(
+        n=n,
+        title=passage.title,
+        source=passage.source,
+        url=passage.url,
+        text=passage.text,
+        publisher=passage.publisher,
+        section=passage.section,
+        owner=passage.owner,
+    )

@@ -22,7 +22,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from langchain_core.documents import Document
@@ -307,7 +307,9 @@ def _plain(text: str) -> str:
 
 
 def question_documents(
-    chunks: Sequence[Document], questions: Sequence[FaqQuestion]
+    chunks: Sequence[Document],
+    questions: Sequence[FaqQuestion],
+    spell: Callable[[str], str] | None = None,
 ) -> tuple[list[Document], list[FaqQuestion]]:
     """Records for the questions a document answers, each pointing at the chunk it quotes.
 
@@ -315,7 +317,9 @@ def question_documents(
     answers it, so a curated question ("is it covered by insurance?") finds its passage
     when the patient's words share nothing with the passage's. A question is attached to
     every chunk that contains its quote (compared without emphasis marks, case or
-    spacing), so it follows its passage through any re-chunking.
+    spacing), so it follows its passage through any re-chunking. ``spell`` corrects a
+    question's typos (curated questions are written as patients type, and patients'
+    messages are corrected the same way before they are searched).
 
     Returns:
         The question records, and the questions whose quote no chunk contains.
@@ -336,9 +340,8 @@ def question_documents(
                 "parent": chunk.id,
                 "source": chunk.metadata.get("source", ""),
             }
-            out.append(
-                Document(id=chunk_id(faq.question, meta), page_content=faq.question, metadata=meta)
-            )
+            text = spell(faq.question) if spell is not None else faq.question
+            out.append(Document(id=chunk_id(text, meta), page_content=text, metadata=meta))
     unique = {d.id: d for d in out}
     return list(unique.values()), unmatched
 
@@ -374,7 +377,10 @@ def document_records(
     Returns:
         The records, and the curated questions whose quote no chunk contains.
     """
+    from kapbot.spelling import Speller
+
     chunks = chunk_document(doc, max_chars=max_chars, min_chars=min_chars)
     records = [r for c in chunks for r in (c, *sentence_documents(c))]
-    asked, unmatched = question_documents(chunks, doc.metadata.get("questions", ()))
+    spell = Speller.build([doc.page_content]).correct
+    asked, unmatched = question_documents(chunks, doc.metadata.get("questions", ()), spell)
     return records + asked, unmatched

@@ -79,6 +79,10 @@ _TREATMENT_WORDS = frozenset(
 )
 
 
+# Words that already name the clinic's subject.
+_SUBJECT_WORDS = frozenset("ketamine esketamine spravato kap ketamina".split())
+
+
 def _words(text: str) -> list[str]:
     """Words without their contractions ("what's" -> "what")."""
     words = _WORD.findall(_MARKER.sub(" ", text))
@@ -176,6 +180,44 @@ def standalone_query(question: str, history: Sequence[Turn] | None, turns: int =
     if not topic:
         return question
     return f"{question} ({' '.join(topic)})"
+
+
+# A question, not a remark ("ok thanks", "hello"): a question word first, or a "?".
+_ASKS = re.compile(
+    r"^\W*(?:(?:so|and|but|ok|okay|also|then|well)\W+)*(?:what|whats|how|is|isnt|are|"
+    r"can|cant|could|do|does|did|will|would|should|shouldnt|who|when|where|which|why|"
+    r"any|anything)\b",
+    re.IGNORECASE,
+)
+_REMARKS = frozenset(
+    "ok okay thanks thank you cool great nice hi hello hey bye yes no sure right got it".split()
+)
+
+
+def with_subject(question: str, subject: str) -> str:
+    """A question that leans on a subject nobody named yet ("who shouldn't do this?",
+    "how long does it last?", at the start of a conversation) read as being about the
+    clinic's ``subject``, in the form :func:`standalone_query` gives a follow-up; any
+    other message as it is. (The bot judges such a question's relevance this way: alone
+    it is near nothing.)
+
+    Example:
+        >>> with_subject("who shouldn't do this?", "ketamine-assisted psychotherapy")
+        "who shouldn't do this? (ketamine-assisted psychotherapy)"
+        >>> with_subject("ok thanks", "ketamine-assisted psychotherapy")
+        'ok thanks'
+    """
+    words = [w.lower().strip("'’") for w in _words(question)]
+    own_topic = [w for w in words if w not in _GENERIC and len(w) > 2]
+    # "is there a bus stop near you?": "there" points at nothing.
+    pointing = any(w in _ANAPHORA and w != "there" for w in words)
+    names_one = any(w in _TREATMENT_WORDS or w in _SUBJECT_WORDS for w in words)
+    leans = (not own_topic or (pointing and len(own_topic) <= 2)) and not names_one
+    if not subject.strip() or not words or not leans or all(w in _REMARKS for w in words):
+        return question
+    if not (_ASKS.match(question) or question.rstrip().endswith("?")):
+        return question
+    return f"{question} ({subject.strip()})"
 
 
 def has_context(query: str) -> bool:

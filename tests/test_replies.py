@@ -1,0 +1,166 @@
+"""The reply a patient reads, with the real model and real Chroma: the answer first, in
+whole sentences, honestly attributed, never a dead end."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kapbot import Bot, Reply
+from kapbot.reply_quality import (
+    dangling_openers,
+    duplicate_sentences,
+    lists_cut,
+    plain_text,
+    reference_markers,
+)
+from kapbot.settings import Settings
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.integration
+
+EVERYDAY = [
+    "is ketamine addictive?",
+    "who shouldn't do this?",
+    "how is it different from IV ketamine?",
+    "what are the side effects?",
+    "what happens in a session?",
+    "what is KAP?",
+    "will this cure my depression?",
+    "how much does it cost?",
+    "is it legal?",
+    "can I do it from home?",
+    "does insurance cover it?",
+    "how does ketamine work in the brain?",
+    "what conditions can it treat?",
+]
+
+
+@pytest.fixture(scope="module")
+def product(fitted_home_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The index as the product builds it (passages embedded by the fitted model)."""
+    base = tmp_path_factory.mktemp("replies")
+    shutil.copytree(fitted_home_template, base / "home")
+    shutil.copytree(CORPUS, base / "corpus")
+    return Settings.from_env(home=base / "home", corpus_dir=base / "corpus", adapt=True)
+
+
+@pytest.fixture(scope="module")
+def bot(product: Settings, embeddings) -> Bot:  # type: ignore[no-untyped-def]
+    return Bot(product, embeddings=embeddings)
+
+
+def quotes(reply: Reply) -> list[tuple[str, str]]:
+    """(introduction, quote) for each quote of an answer; "" when there is none."""
+    paragraphs = reply.text.split("\n\n")
+    out = []
+    for i, paragraph in enumerate(paragraphs):
+        if re.search(r"\[\d+\]$", paragraph):
+            intro = paragraphs[i - 1] if i and paragraphs[i - 1].endswith(":") else ""
+            out.append((intro, paragraph))
+    return out
+
+
+@pytest.mark.parametrize("question", EVERYDAY)
+def test_everyday_questions_get_whole_readable_attributed_quotes(bot: Bot, question: str) -> None:
+    reply = bot.ask(question)
+    assert reply.kind == "answer", reply.text
+    cited = [c.text for c in reply.citations]
+    assert reference_markers(reply.text) == 0, reply.text
+    assert duplicate_sentences(reply.text) == 0, reply.text
+    assert dangling_openers(reply.text) == 0, reply.text
+    assert lists_cut(reply.text, cited) == 0, reply.text
+    for intro, quote in quotes(reply):
+        n = int(re.findall(r"\[(\d+)\]$", quote)[0])
+        citation = reply.citations[n - 1]
+        # The bundled documents are other providers' articles: each quote names its
+        # publisher (or says it is not named) and is set apart as a quote.
+        assert citation.owner == "third_party"
+        assert intro.startswith((citation.publisher or "An article in our materials",)), intro
+        assert quote.startswith("> ")
+        # Quoted, not reworded: every line is the document's text.
+        source = " ".join(plain_text(citation.text).split())
+        for line in plain_text(quote).split("\n"):
+            line = re.sub(r"^\*\*[^*]+\*\* ", "", line.strip())  # an FAQ's question, shown
+            assert " ".join(line.split()).removeprefix("- ") in source, line
+
+
+def test_a_question_without_its_subject_is_answered_from_the_clinics(bot: Bot) -> None:
+    reply = bot.ask("who shouldn't do this?")
+    assert reply.kind == "answer"
+    # Alone it is near nothing; as a question about the clinic's subject it is answered.
+    assert max(p.similarity for p in reply.passages) < bot.settings.abstain_below
+    assert "should not do ketamine-assisted psychotherapy include:" in reply.text
+    assert "- A person with limited to no support system" in reply.text
+
+
+def test_a_list_question_gets_the_whole_lists(bot: Bot) -> None:
+    text = bot.ask("what are the side effects of ketamine treatment?").text
+    for item in ("Nausea or vomiting", "Short-term memory loss", "Liver damage"):
+        assert item in text
+
+
+def test_another_providers_practice_is_never_the_clinics(bot: Bot) -> None:
+    reply = bot.ask("do you bill insurance directly?")
+    assert reply.kind == "answer"
+    for intro, quote in quotes(reply):
+        if re.search(r"\b(we|our|us)\b", plain_text(quote), re.IGNORECASE):
+            assert intro.endswith("writes about its own practice:"), reply.text
+    if "its own practice" in reply.text:
+        assert "not necessarily our clinic's" in reply.text
+
+
+def test_a_typo_is_read_as_the_documents_word(bot: Bot) -> None:
+    reply = bot.ask("how many sessons will i need?")
+    assert reply.kind == "answer"
+    assert "sessions" in reply.query
+    assert "number of sessions varies" in reply.text
+
+
+DECLINED = "what's the weather supposed to be like tomorrow?"
+
+
+def test_a_decline_gives_the_clinics_contact_and_questions_it_can_answer(
+    product: Settings,
+    embeddings,  # type: ignore[no-untyped-def]
+) -> None:
+    clinic = product.with_(clinic_name="Calm Clinic", clinic_phone="(555) 010-0100")
+    bot = Bot(clinic, embeddings=embeddings)
+    reply = bot.ask(DECLINED)
+    assert reply.kind == "abstain" and reply.decline == "not_covered"
+    assert "Calm Clinic's materials don't cover that" in reply.text
+    assert "You can reach Calm Clinic by phone at (555) 010-0100." in reply.text
+    assert 1 <= len(reply.suggestions) <= 3
+    assert reply.text.endswith("\n".join(f"- {q}" for q in reply.suggestions))
+    for suggestion in reply.suggestions:
+        assert bot.ask(suggestion).kind == "answer", suggestion
+    assert reply.to_dict()["suggestions"] == list(reply.suggestions)
+
+
+def test_no_contact_setting_no_number(bot: Bot) -> None:
+    reply = bot.ask(DECLINED)
+    assert reply.kind == "abstain"
+    assert "Please contact our clinic directly" in reply.text
+    assert not re.search(r"\d{3}", reply.text)
+
+
+def test_how_to_reach_the_clinic_comes_from_settings_not_another_provider(
+    product: Settings,
+    embeddings,  # type: ignore[no-untyped-def]
+) -> None:
+    clinic = product.with_(clinic_name="Calm Clinic", clinic_phone="(555) 010-0100")
+    reply = Bot(clinic, embeddings=embeddings).ask(
+        "what's your phone number to book an evaluation?"
+    )
+    assert reply.kind == "abstain" and reply.decline == "contact"
+    assert "(555) 010-0100" in reply.text
+    assert "941" not in reply.text  # another provider's number, in its article
+    # Asked about that provider by name, its article answers (attributed).
+    theirs = Bot(clinic, embeddings=embeddings).ask(
+        "what's the phone number for Cohen & Associates?"
+    )
+    assert theirs.kind == "answer"
+    assert "Cohen & Associates writes about its own practice:" in theirs.text
