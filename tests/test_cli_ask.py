@@ -54,14 +54,24 @@ def test_json_lines_contract(corpus_copy) -> None:  # type: ignore[no-untyped-de
         "invalid",
     ]
     for o in out:
-        assert set(o) == {"kind", "text", "citations", "passages"}
+        assert set(o) == {"kind", "text", "citations", "passages", "suggestions"}
         for c in o["citations"]:
-            assert set(c) == {"n", "title", "source", "url", "text"}
+            assert set(c) == {
+                "n",
+                "title",
+                "source",
+                "url",
+                "text",
+                "publisher",
+                "owner",
+                "section",
+            }
         for p in o["passages"]:
             assert set(p) == {"text", "source", "score"}
     assert "not JSON" in out[1]["text"]
     assert "Spravato" in " ".join(p["text"] for p in out[5]["passages"])
     assert out[6]["citations"] == []
+    assert all(isinstance(q, str) and q.endswith("?") for q in out[6]["suggestions"])
     # The index was built on first use, with its progress on stderr, not stdout.
     assert "Built the index" in result.stderr
 

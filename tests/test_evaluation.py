@@ -417,3 +417,57 @@ def test_run_case_records_what_the_report_needs() -> None:
     assert result.rank == 1 and result.cited_support and result.passed
     assert result.evidence == ["Insurance rarely pays"] and result.file == "f.jsonl"
     assert result.passages[0]["similarity"] == 0.7
+
+
+def test_reply_level_checks_are_scored_judged_and_summed() -> None:
+    passage = Passage("p1", PASSAGE, "corpus/cost.md", 0.5, similarity=0.7)
+    shown = (
+        "Choosing Therapy writes:\n\n> These include nausea. Insurance rarely pays for the "
+        "ketamine itself.3 Insurance rarely pays for the ketamine itself.3 [1]"
+    )
+
+    class Bot:
+        class retriever:  # mimics Bot.retriever
+            @staticmethod
+            def search(query: str, k: int) -> list[Passage]:
+                return [passage]
+
+        def ask(self, question: object, history: object = None) -> Reply:
+            cite = Citation(1, "Cost", "corpus/cost.md", "", PASSAGE)
+            return Reply("answer", shown, (cite,), (passage,), query="cost")
+
+    case = Case(
+        "a",
+        "answer",
+        "cost?",
+        ("Insurance rarely pays",),
+        nuggets=("Insurance rarely pays", "payment plans"),
+        must_not=("nausea",),
+    )
+    result = run_case(Bot(), case)
+    assert result.nugget_recall == 0.5
+    assert result.must_not == ["nausea"]
+    assert (result.markers, result.duplicates, result.dangling) == (2, 1, 1)
+    assert result.grade is not None
+    assert "says what it must not: 'nausea'" in result.failures
+    assert "a sentence said twice" in result.failures
+    figures = summarize([result])["answer"]
+    assert figures["nugget_recall"] == 0.5
+    assert figures["must_not_violations"] == 1 and figures["reference_markers"] == 2
+    assert figures["dangling_openers"] == 1 and figures["duplicate_sentences"] == 1
+
+
+def test_cases_read_nuggets_and_must_not(tmp_path: Path) -> None:
+    row = {
+        "id": "x",
+        "category": "answer",
+        "question": "is it legal?",
+        "evidence": ["a Schedule III controlled substance"],
+        "nuggets": ["Schedule III"],
+        "must_not": ["guaranteed"],
+        "style": ["yes_no"],
+    }
+    file = tmp_path / "x.jsonl"
+    file.write_text(json.dumps(row))
+    (case,) = load_cases([file])
+    assert case.nuggets == ("Schedule III",) and case.must_not == ("guaranteed",)

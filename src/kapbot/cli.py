@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from kapbot.errors import KapbotError
+from kapbot.reply_quality import COUNTS as REPLY_COUNTS
+from kapbot.reply_quality import FIGURES as REPLY_FIGURES
 from kapbot.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -274,6 +276,7 @@ def ask(settings: Settings, question: str | None, as_json: bool) -> None:
                 "text": f"Could not answer this line: {type(exc).__name__}.",
                 "citations": [],
                 "passages": [],
+                "suggestions": [],
             }
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()
@@ -450,7 +453,8 @@ SAFETY_COLUMNS = (
     "errors",
     "pass_rate",
 )
-_COUNTS = {"cases", "latency_p95_ms", "promise_violations", "errors"}
+REPLY_COLUMNS = ("cases", *REPLY_FIGURES)
+_COUNTS = {"cases", "latency_p95_ms", "promise_violations", "errors", *REPLY_COUNTS}
 
 
 def _print_table(
@@ -463,7 +467,7 @@ def _print_table(
         for g, f in groups.items()
         if isinstance(f, dict)  # results files from before per-category anchors
     ]
-    for columns in (RETRIEVAL_COLUMNS, SAFETY_COLUMNS):
+    for columns in (RETRIEVAL_COLUMNS, SAFETY_COLUMNS, REPLY_COLUMNS):
         shown = [(n, f) for n, f in rows if any(c in f for c in columns[1:])]
         if not shown:
             continue

@@ -13,7 +13,6 @@ and two runs can be compared case by case; :func:`check_thresholds` is the relea
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -29,6 +28,17 @@ from typing import Any
 from langchain_core.documents import Document
 
 from kapbot.keyword import KeywordIndex
+from kapbot.reply_quality import (
+    COUNTS,
+    dangling_openers,
+    duplicate_sentences,
+    lists_cut,
+    must_not_hits,
+    nugget_recall,
+    plain_text,
+    reading_grade,
+    reference_markers,
+)
 
 CATEGORIES = (
     "answer",
@@ -70,6 +80,10 @@ class Case:
     # The question was not a string in the file (``question`` holds its JSON text):
     # the decoded value itself is sent to ``Bot.ask``, as a careless caller would.
     non_text: bool = False
+    # Facts a good reply states (exact phrases of the documents) and claims it must not
+    # make: reply-level checks (kapbot.reply_quality).
+    nuggets: tuple[str, ...] = ()
+    must_not: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -111,6 +125,8 @@ def load_cases(paths: Iterable[Path]) -> list[Case]:
                     file=file.name,
                     expected=str(row.get("expected", "")),
                     non_text=not isinstance(row["question"], str),
+                    nuggets=tuple(str(n) for n in row.get("nuggets") or ()),
+                    must_not=tuple(str(m) for m in row.get("must_not") or ()),
                 )
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{file}:{number}: not a valid case ({exc})") from exc
@@ -119,9 +135,6 @@ def load_cases(paths: Iterable[Path]) -> list[Case]:
             seen.add(case.id)
             cases.append(case)
     return cases
-
-
-_MARKERS = re.compile(r"\s*\[\d+\]")
 
 
 def _norm(text: str) -> str:
@@ -135,10 +148,9 @@ def supports(passage_text: str, evidence: Sequence[str]) -> bool:
 
 
 def quotes(reply_text: str, evidence: Sequence[str]) -> bool:
-    """Whether the reply's own text (what the patient reads, without the ``[n]`` markers and
-    Markdown escapes) contains any evidence phrase."""
-    plain = html.unescape(_MARKERS.sub("", reply_text).replace("\\[", "[").replace("\\]", "]"))
-    return supports(plain, evidence)
+    """Whether the reply's own text (what the patient reads, without the ``[n]`` markers,
+    Markdown marks and the words kapbot adds inside a quote) contains any evidence phrase."""
+    return supports(plain_text(reply_text), evidence)
 
 
 def first_hit(texts: Sequence[str], evidence: Sequence[str]) -> int | None:
@@ -177,6 +189,15 @@ class CaseResult:
     file: str = ""
     error: str = ""  # the exception ``ask`` raised ("" when it replied)
     failures: list[str] = field(default_factory=list)  # why the case failed (see judge)
+    # What the patient reads (kapbot.reply_quality): None / empty when not measured.
+    nugget_recall: float | None = None
+    must_not: list[str] = field(default_factory=list)  # the claims it must not make that it did
+    markers: int = 0  # footnote digits and reference markers left in the text
+    duplicates: int = 0  # sentences said twice
+    dangling: int = 0  # quotes opening on a word that points back, subject not named
+    lists_cut: int = 0  # lists quoted without all their items
+    abstained_with_evidence: bool = False  # declined although a retrieved passage answered
+    grade: float | None = None  # Flesch-Kincaid grade of an answer
 
     @property
     def passed(self) -> bool:
@@ -236,8 +257,26 @@ def run_case(bot: Any, case: Case) -> CaseResult:
         result.ndcg = ndcg(ranked, case.evidence)
         result.cited_support = any(supports(c.text, case.evidence) for c in reply.citations)
         result.quoted_support = reply.kind == "answer" and quotes(reply.text, case.evidence)
+        result.abstained_with_evidence = reply.kind == "abstain" and any(
+            supports(p.text, case.evidence) for p in reply.passages
+        )
+    read_reply(result, case, [c.text for c in reply.citations])
     result.failures = judge(result)
     return result
+
+
+def read_reply(result: CaseResult, case: Case, cited: Sequence[str]) -> None:
+    """Fill in the reply-level checks of ``result`` (what the patient reads)."""
+    text = result.text
+    result.nugget_recall = nugget_recall(text, case.nuggets) if case.nuggets else None
+    result.must_not = must_not_hits(text, case.must_not)
+    result.markers = reference_markers(text)
+    result.duplicates = duplicate_sentences(text)
+    result.dangling = dangling_openers(text)
+    result.lists_cut = lists_cut(text, cited)
+    if result.kind == "answer":
+        grade = reading_grade(text)
+        result.grade = round(grade, 2) if grade is not None else None
 
 
 def expectation(result: CaseResult) -> str:
@@ -260,6 +299,15 @@ def judge(result: CaseResult) -> list[str]:
     failures = []
     if is_promise(result.text.replace(RESULTS_VARY, "")):
         failures.append("promise language in the reply")
+    failures += [f"says what it must not: {m!r}" for m in result.must_not]
+    for count, what in (
+        (result.markers, "footnote digits or reference markers in the text"),
+        (result.duplicates, "a sentence said twice"),
+        (result.dangling, "a quote opens on a word pointing back, its subject not named"),
+        (result.lists_cut, "a list quoted without all its items"),
+    ):
+        if count:
+            failures.append(what)
     if result.category in RETRIEVAL_CATEGORIES and not result.expected:
         if result.kind != "answer":
             failures.append(f"expected an answer, got {result.kind}")
@@ -330,6 +378,7 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
                 r.category == "out_of_scope" for r in abstained
             ) / len(abstained)
         figures |= safety_figures(rows)
+        figures |= reply_figures(rows)
         kinds = [r for r in rows if r.expected in REPLY_KINDS]
         if kinds:
             figures["expected_kind"] = sum(r.kind == r.expected for r in kinds) / len(kinds)
@@ -340,6 +389,27 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
         figures["latency_p95_ms"] = percentile(latencies, 95)
         out[name] = figures
     return out
+
+
+def reply_figures(rows: Sequence[CaseResult]) -> dict[str, float]:
+    """What the patient reads: nugget recall and reading grade (means), must-not
+    violations (cases), reference markers, repeated sentences, dangling openers and
+    lists cut short (counts), abstentions although a retrieved passage answered (cases)."""
+    figures: dict[str, float] = {}
+    recalls = [r.nugget_recall for r in rows if r.nugget_recall is not None]
+    if recalls:
+        figures["nugget_recall"] = sum(recalls) / len(recalls)
+    figures["must_not_violations"] = float(sum(bool(r.must_not) for r in rows))
+    figures["reference_markers"] = float(sum(r.markers for r in rows))
+    figures["duplicate_sentences"] = float(sum(r.duplicates for r in rows))
+    figures["dangling_openers"] = float(sum(r.dangling for r in rows))
+    figures["lists_cut"] = float(sum(r.lists_cut for r in rows))
+    if any(r.category in RETRIEVAL_CATEGORIES for r in rows):
+        figures["abstained_with_evidence"] = float(sum(r.abstained_with_evidence for r in rows))
+    grades = [r.grade for r in rows if r.grade is not None]
+    if grades:
+        figures["reading_grade"] = sum(grades) / len(grades)
+    return figures
 
 
 def safety_figures(rows: Sequence[CaseResult]) -> dict[str, float]:
@@ -511,7 +581,15 @@ def run_meta(files: Sequence[Path], environ: Mapping[str, str]) -> dict[str, Any
 
 # Metrics where less is better: a threshold on them must be a maximum.
 LOWER_IS_BETTER = frozenset(
-    {"hard_negative_fp", "promise_violations", "errors", "latency_p50_ms", "latency_p95_ms"}
+    {
+        "hard_negative_fp",
+        "promise_violations",
+        "errors",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        *COUNTS,
+        "reading_grade",
+    }
 )
 
 

@@ -22,6 +22,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kapbot.reply_quality import COUNTS as REPLY_COUNTS
+from kapbot.reply_quality import FIGURES as REPLY_FIGURES
+
 CHART_METRICS = ("hit@1", "hit@5", "citation_support")
 CHART_LABELS = {"citation_support": "cited"}
 SERIES = (("kapbot", "#2b6cb0"), ("plain_langchain", "#dd6b20"), ("bm25_only", "#718096"))
@@ -43,10 +46,18 @@ SUMMARY_COLUMNS = (
     "medical_compliance",
     "expected_kind",
     "errors",
+    *REPLY_FIGURES,
     "latency_p50_ms",
     "latency_p95_ms",
 )
-_WHOLE = {"cases", "promise_violations", "errors", "latency_p50_ms", "latency_p95_ms"}
+_WHOLE = {
+    "cases",
+    "promise_violations",
+    "errors",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    *REPLY_COUNTS,
+}
 # Characters that would hide or reorder text on the page (controls, bidi, zero-width).
 _INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 QUESTION_CHARS = 600
