@@ -317,3 +317,29 @@ def test_load_script_fifty_concurrent_conversations(server) -> None:  # type: ig
     assert figures["answered"] == 100
     assert figures["errors"] == 0, figures["error_samples"]
     assert 0 < figures["p50_ms"] <= figures["p95_ms"]
+
+
+def test_a_decline_offers_questions_as_buttons_that_send_them(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    text = _ask(page, "what's the weather supposed to be like tomorrow?")
+    assert "materials don't cover that" in text
+    lead = page.locator("#kapbot-suggestions-lead")
+    buttons = page.locator(".kapbot-suggestion:visible")
+    assert lead.is_visible() and 1 <= buttons.count() <= 3
+    # The suggestions are buttons, not a list repeated in the reply.
+    assert "You could ask:" not in text.rsplit("tomorrow?", 1)[1]
+    offered = buttons.first.inner_text().strip()
+    bots = page.locator('#kapbot-chat [data-testid="bot"]').count()
+    buttons.first.click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#kapbot-chat [data-testid=\"bot\"]').length > n",
+        arg=bots,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)
+    after = str(page.inner_text("#kapbot-chat")).rsplit(offered, 1)[1]
+    assert "[1]" in after  # answered, with its sources
+    assert page.locator(".kapbot-suggestion:visible").count() == 0  # gone after an answer
+    assert not lead.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "suggestions.png"), full_page=True)

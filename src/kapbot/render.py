@@ -15,7 +15,10 @@ from typing import Any
 
 from kapbot.chunking import body_of
 from kapbot.compose import markdown_safe
+from kapbot.readable import strip_references
 from kapbot.records import Citation, Reply
+from kapbot.suggest import suggestion_block
+from kapbot.texts import ReplyTexts
 
 CRISIS_CLASS = "kapbot-crisis"
 FRIENDLY_ERROR = (
@@ -48,7 +51,7 @@ def source_body(citation: Citation, publisher: str = "") -> str:
     if citation.section:
         lines.append(f"Section: {markdown_safe(plain_title(citation.section))}")
     lines.append(f"`{markdown_safe(citation.source)}`")
-    passage = markdown_safe(body_of(citation.text) or citation.text)
+    passage = markdown_safe(strip_references(body_of(citation.text) or citation.text))
     quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in passage.splitlines())
     return "  \n".join(lines) + "\n\n" + quoted
 
@@ -63,12 +66,21 @@ def source_message(citation: Citation) -> dict[str, Any]:
     }
 
 
+def shown_text(reply: Reply) -> str:
+    """The reply's text as the chat shows it: suggested questions are buttons there, not
+    a list at the end of the text."""
+    if not reply.suggestions:
+        return reply.text
+    block = suggestion_block(ReplyTexts.load().get("suggestions", "lead"), reply.suggestions)
+    return reply.text.removesuffix(block).rstrip()
+
+
 def reply_messages(reply: Reply) -> list[dict[str, Any]]:
     """The chat messages for one reply: the answer, then its sources."""
     if reply.kind == "crisis":
         content = f'<div class="{CRISIS_CLASS}">\n\n{reply.text}\n\n</div>'
         return [{"role": "assistant", "content": content}]
-    messages: list[dict[str, Any]] = [{"role": "assistant", "content": reply.text}]
+    messages: list[dict[str, Any]] = [{"role": "assistant", "content": shown_text(reply)}]
     if reply.citations:
         messages[0]["content"] += "\n\n*Sources:*"
     messages += [source_message(c) for c in reply.citations]

@@ -40,9 +40,12 @@ from kapbot.render import (
     FRIENDLY_ERROR,
     plain_title,
     reply_messages,
+    shown_text,
     user_message,
 )
 from kapbot.settings import Settings
+from kapbot.suggest import MAX_SUGGESTIONS
+from kapbot.texts import ReplyTexts
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +63,15 @@ CSS = f"""
 #kapbot-notice {{ font-size: 0.92em; background: #f0f7ff; border-radius: 8px; padding: 0.4em 0.9em; }}
 #kapbot-crisis-banner {{ border: 2px solid #b42318; background: #fef3f2; border-radius: 8px;
   padding: 0.4em 1em; }}
+.kapbot-suggestion {{ white-space: normal; text-align: left; height: auto; }}
 """
 
 
 def _notice(settings: Settings) -> str:
     return (
-        f"Answers come only from {settings.clinic_name}'s own materials, with the passages "
-        "they quote. **This is general information, not medical advice**: for questions about "
+        f"Answers quote the articles {settings.clinic_name} has chosen, written by several "
+        "providers, and show the passages they come from. **This is general information, "
+        "not medical advice**: for questions about "
         "your own care, ask your provider. **In a crisis, call or text 988** (Suicide & Crisis "
         "Lifeline) or chat at 988lifeline.org; in an emergency call 911."
     )
@@ -90,7 +95,7 @@ class PatientChat:
         nor requests to write something or drop the instructions: no document answers
         those)."""
         reply = self.bot.ask(question, history=history)
-        if reply.kind == "abstain" and reply.decline != "task":
+        if reply.kind == "abstain" and reply.decline not in {"task", "contact"}:
             best = max((p.similarity for p in reply.passages), default=0.0)
             try:
                 self.journal.add_gap(question.strip()[:2000], reply.query, best)
@@ -108,7 +113,7 @@ class PatientChat:
         """Show the patient's message at once, then the answer and its sources."""
         message = message or ""
         chat = [*chat, user_message(message)]
-        yield "", chat, conversation, turns, gr.update()
+        yield ("", chat, conversation, turns, gr.update(), *suggestion_buttons(()))
         try:
             reply = self.answer(message, conversation)
         except Exception:
@@ -119,6 +124,7 @@ class PatientChat:
                 conversation,
                 turns,
                 gr.update(),
+                *suggestion_buttons(()),
             )
             return
         shown = reply_messages(reply)
@@ -128,7 +134,7 @@ class PatientChat:
             conversation = [
                 *conversation,
                 {"role": "user", "content": message},
-                {"role": "assistant", "content": reply.text},
+                {"role": "assistant", "content": shown_text(reply)},
             ]
         if reply.kind in {"answer", "abstain"}:
             turns = [
@@ -145,7 +151,7 @@ class PatientChat:
                 },
             ]
         banner = gr.update(visible=True) if reply.kind == "crisis" else gr.update()
-        yield "", chat, conversation, turns, banner
+        yield ("", chat, conversation, turns, banner, *suggestion_buttons(reply.suggestions))
 
     def rate(
         self, turns: list[dict[str, Any]], index: int, liked: bool
@@ -179,6 +185,19 @@ class PatientChat:
             self.journal.update_feedback(turn["feedback_id"], comment=text)
         turns = [turn if t["first"] == turn["first"] else t for t in turns]
         return turns, "", "Thank you, your comment was saved."
+
+
+def suggestion_buttons(offered: tuple[str, ...] | list[str]) -> list[Any]:
+    """Updates for the suggestions' lead-in and buttons: one button per suggestion, the
+    rest hidden (the lead-in too, when there is none)."""
+    shown = list(offered)[:MAX_SUGGESTIONS]
+    return [
+        gr.update(visible=bool(shown)),
+        *(
+            gr.update(value=shown[i], visible=True) if i < len(shown) else gr.update(visible=False)
+            for i in range(MAX_SUGGESTIONS)
+        ),
+    ]
 
 
 def _record(turn: dict[str, Any], rating: int | None, comment: str = "") -> FeedbackRecord:
@@ -222,6 +241,22 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
                 elem_id="kapbot-input",
             )
             send = gr.Button("Send", variant="primary", scale=1, elem_id="kapbot-send")
+        with gr.Row(elem_id="kapbot-suggestions"):
+            lead = gr.Markdown(
+                ReplyTexts.load().get("suggestions", "lead"),
+                visible=False,
+                elem_id="kapbot-suggestions-lead",
+            )
+            suggested = [
+                gr.Button(
+                    visible=False,
+                    size="sm",
+                    variant="secondary",
+                    elem_classes=["kapbot-suggestion"],
+                    elem_id=f"kapbot-suggestion-{i}",
+                )
+                for i in range(MAX_SUGGESTIONS)
+            ]
         gr.Examples([[e] for e in EXAMPLES], inputs=[box], label="Example questions")
         with gr.Row():
             comment_box = gr.Textbox(
@@ -234,11 +269,19 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
             comment_btn = gr.Button("Send comment", scale=1, elem_id="kapbot-comment-send")
         status = gr.Markdown("", elem_id="kapbot-status")
 
-        outputs = [box, chatbot, conversation, turns, banner]
+        outputs = [box, chatbot, conversation, turns, banner, lead, *suggested]
         for trigger in (box.submit, send.click):
             trigger(
                 chat.respond,
                 [box, chatbot, conversation, turns],
+                outputs,
+                api_visibility="private",
+                show_progress="minimal",
+            )
+        for button in suggested:  # a suggested question is sent as the patient's message
+            button.click(
+                chat.respond,
+                [button, chatbot, conversation, turns],
                 outputs,
                 api_visibility="private",
                 show_progress="minimal",
@@ -269,7 +312,8 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
             """Answer a question from the clinic's documents, with numbered citations.
 
             ``history`` is the conversation so far: ``{"role": "user"|"assistant",
-            "content": str}`` items. Returns ``{"kind", "text", "citations", "passages"}``.
+            "content": str}`` items. Returns ``{"kind", "text", "citations", "passages",
+            "suggestions"}``.
             """
             try:
                 return chat.answer(question, history or []).to_dict()
