@@ -18,7 +18,9 @@ from pathlib import Path
 
 
 def reply_as_shown(case: dict) -> str:
-    text = case["text"]
+    """The reply's Markdown as a reader sees it rendered: escapes and bold marks
+    undone; quoted lines keep their "> " (the chat shows them as a quote)."""
+    text = re.sub(r"\\([\[\]])", r"\1", case["text"]).replace("**", "")
     lead = "You could ask:\n"
     if case.get("kind") == "abstain" and lead in text:
         head, tail = text.split(lead, 1)
