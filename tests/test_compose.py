@@ -614,3 +614,17 @@ def test_a_table_row_is_shown_with_its_column_names() -> None:
         "- Duration of Benefit — KAP: Longer-lasting with integration; Infusion Therapy: " in text
     )
     assert "|" not in text
+
+
+def test_another_providers_phone_number_is_shown_only_when_asked_for_by_name() -> None:
+    source = passage(
+        "## Booking\n\nA first visit starts with an evaluation. Call us at 941-555-0100 or "
+        "visit https://example.org/book to schedule.",
+        owner="third_party",
+        publisher="Cohen & Associates",
+    )
+    composer = ExtractiveComposer(uniform)
+    text = composer.compose("how do I schedule an evaluation visit?", [source]).text
+    assert "941-555-0100" not in text and "example.org" not in text
+    named = composer.compose("how do I schedule a visit with Cohen?", [source]).text
+    assert "941-555-0100" in named

@@ -164,3 +164,19 @@ def test_how_to_reach_the_clinic_comes_from_settings_not_another_provider(
     )
     assert theirs.kind == "answer"
     assert "Cohen & Associates writes about its own practice:" in theirs.text
+
+
+def test_a_loose_match_says_so_and_gives_the_way_to_reach_the_clinic(
+    product: Settings,
+    embeddings,  # type: ignore[no-untyped-def]
+) -> None:
+    clinic = product.with_(clinic_name="Calm Clinic", clinic_phone="(555) 010-0100")
+    bot = Bot(clinic, embeddings=embeddings)
+    reply = bot.ask("can I bring my dog to the session?")
+    best = max(p.similarity for p in reply.passages)
+    assert clinic.abstain_below <= best < clinic.confident_above  # only loosely near
+    assert reply.kind == "answer"
+    assert reply.text.startswith("This may not be exactly what you asked")
+    assert reply.text.endswith("You can reach Calm Clinic by phone at (555) 010-0100.")
+    # A close match is answered without the hedge.
+    assert not bot.ask("what are the side effects?").text.startswith("This may not be")

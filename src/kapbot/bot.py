@@ -293,7 +293,8 @@ class Bot:
             # embedded anew
             passages = self.retrieve(query)
         first = not any(t.get("role") == "user" for t in turns)
-        decline, other = self._decline_reason(message.text, query, passages, first)
+        nearness = self._nearness(query, passages, first)
+        decline, other = self._decline_reason(message.text, passages, nearness)
         notes, after = self._notes(message.text, safety.level)
         if decline == "not_covered" and passages and RESULTS_VARY in notes:
             # Asked for assurance ("87%. So I'm good?"): that results vary, then what the
@@ -306,12 +307,15 @@ class Bot:
             composition = self.composer.compose(asked, passages, context)
             guarded = guard(composition.text, composition.cited)
             if guarded.cited:
-                body = [*notes, guarded.text, *after]
+                clinic = self.settings.clinic_name
+                tentative = nearness < self.settings.confident_above
+                lead = [self.texts.get("answers", "tentative", clinic=clinic)] if tentative else []
+                body = [*notes, *lead, guarded.text, *after]
                 if composition.other_practice:
-                    not_ours = self.texts.get(
-                        "attribution", "not_ours", clinic=self.settings.clinic_name
-                    )
+                    not_ours = self.texts.get("attribution", "not_ours", clinic=clinic)
                     body.append(f"{not_ours} {self.texts.contact(self.settings)}")
+                elif tentative:
+                    body.append(self.texts.contact(self.settings))
                 if message.notices:
                     body = [*(f"*{n}*" for n in message.notices), *body]
                 return Reply(
@@ -348,22 +352,20 @@ class Bot:
             return self._condense(question, history)
         return standalone_query(question, history, self.settings.history_turns)
 
-    def _relevant(self, query: str, passages: Sequence[Passage], first: bool) -> bool:
-        """Whether the passages are near enough the question to answer it. A first
-        message that leans on a subject nobody named ("who shouldn't do this?") is judged
-        as about the clinic's subject: alone it is near nothing."""
+    def _nearness(self, query: str, passages: Sequence[Passage], first: bool) -> float:
+        """How near the passages are to the question: the best cosine similarity of
+        them. A first message that leans on a subject nobody named ("who shouldn't do
+        this?") is judged as about the clinic's subject: alone it is near nothing."""
         best = max((p.similarity for p in passages), default=0.0)
-        if best >= self.settings.abstain_below or not passages or not first:
-            return best >= self.settings.abstain_below
+        if best >= self.settings.confident_above or not passages or not first:
+            return best
         read_as = with_subject(query, self.settings.clinic_subject)
         if read_as == query:
-            return False
-        return max((p.similarity for p in self.retrieve(read_as)), default=0.0) >= (
-            self.settings.abstain_below
-        )
+            return best
+        return max(best, max((p.similarity for p in self.retrieve(read_as)), default=0.0))
 
     def _decline_reason(
-        self, message: str, query: str, passages: Sequence[Passage], first: bool
+        self, message: str, passages: Sequence[Passage], nearness: float
     ) -> tuple[str, str]:
         """Why the bot declines to answer (``not_covered``, ``other_treatment``, ``task``
         or ``contact``; "" when it answers from the passages), and the other treatment
@@ -380,7 +382,7 @@ class Bot:
         if other is not None:
             log.info("declined: asks about %s, which no retrieved passage covers", other)
             return "other_treatment", other
-        return ("" if self._relevant(query, passages, first) else "not_covered"), ""
+        return ("" if nearness >= self.settings.abstain_below else "not_covered"), ""
 
     @staticmethod
     def _notes(message: str, level: str) -> tuple[list[str], list[str]]:

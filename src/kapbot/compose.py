@@ -55,6 +55,8 @@ _BARE_REPLY = re.compile(
     r"not necessarily|not always|it depends|absolutely|definitely)\b",
     re.IGNORECASE,
 )
+# Another provider's phone number or web address: never shown unless asked for by name.
+_CONTACT_DETAIL = re.compile(r"\b\d{3}[-.\s)]\s?\d{3}[-.\s]\d{4}\b|https?://|www\.", re.IGNORECASE)
 # A third party speaking of its own practice: "we", "our", "us".
 _FIRST_PERSON_PLURAL = re.compile(r"\b(we|we['’](?:re|ve|ll)|our|ours|us)\b", re.IGNORECASE)
 
@@ -282,11 +284,15 @@ class ExtractiveComposer:
         about_them: bool = False,
     ) -> _Quote:
         """The units of ``passage`` that answer the question, in the passage's order."""
-        # Never built around a sentence the guardrails would take out (a promise, a dose).
+        # Never built around a sentence the guardrails would take out (a promise, a dose),
+        # nor, unless the question names that provider, around another provider's phone
+        # number or web address (a patient must not call the wrong clinic).
+        theirs = passage.owner != "clinic" and not about_them
         units = [
             u
             for u in units_of(strip_references(body_of(passage.text)))
             if not (is_promise(u.text) or states_dose(u.text))
+            and not (theirs and _CONTACT_DETAIL.search(u.text))
         ]
         # A line that introduces what follows it ("Here is what you can expect:") says
         # nothing without it, unless its list follows in the same passage.
@@ -298,10 +304,15 @@ class ExtractiveComposer:
         scores = [self._score(u.text, query) for u in units]
         heading = self._score(passage.section, query)
         best = self._anchor(units, scores, query, passage.matched)
-        # Under a question heading (FAQ style) that matches the question better than any
-        # sentence does, the answer is what the section says first.
+        # Under a heading that matches the question at least as well as any sentence does,
+        # the section is about just what was asked: an FAQ's answer is quoted from its
+        # start, and any such section with a larger budget ("How to Find a Therapist
+        # Trained in KAP" is quoted through its practical tips).
+        on_topic = heading > 0 and heading >= max(scores)
         faq = passage.section.rstrip().endswith("?")
-        start = 0 if faq and heading > 0 and heading >= max(scores) else best
+        start = 0 if on_topic and faq else best
+        if on_topic and not faq:
+            budget *= 2
         list_budget = self.list_chars
         chosen = self._around(units, start, best, budget, list_budget)
         if asked.wants_list:
@@ -455,6 +466,8 @@ class ExtractiveComposer:
             intro = self.texts.get("attribution", "clinic_on", subject=heading) if subject else ""
             return intro, False
         words = " ".join(u.text for u in quote.units)
+        if self._with_question(quote, passage):
+            words = f"{passage.section} {words}"  # "Do I need a referral to be seen at X?"
         publisher = " ".join(passage.publisher.split())
         if publisher and speaks_for_itself(words, publisher):
             return self.texts.get("attribution", "own_practice", publisher=publisher), True

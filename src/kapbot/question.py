@@ -70,7 +70,8 @@ _CONTACT = re.compile(
     r"(?:book|schedule|make)(?:ing)? (?:a|an|my|the)? ?(?:appointment|consultation|"
     r"evaluation|visit|intake)|your (?:address|location|office hours|opening hours|hours)|"
     r"where are you(?: located| based)?|opening hours|office hours|are you open|"
-    r"when (?:are|is) (?:you|the clinic|your office) open)\b",
+    r"when (?:are|is) (?:you|the clinic|your office) open|cancel\w*|reschedul\w*|"
+    r"(?:change|move) (?:my|an|the) (?:appointment|session|visit))\b",
     re.IGNORECASE,
 )
 

@@ -97,6 +97,9 @@ class Settings:
         top_k: Passages returned to the composer (and in ``Reply.passages``).
         abstain_below: Cosine similarity the best passage must reach, else kapbot
             says the materials do not cover the question (calibrated on ``evals/``).
+        confident_above: Below this cosine similarity of the best passage (and above
+            ``abstain_below``) an answer says the materials may not answer exactly and
+            gives the way to reach the clinic: a loose match is shown as one.
         max_message_chars: Longer messages are truncated (with a notice).
         history_turns: How many recent turns follow-up rewriting looks at.
         llm: Optional chat model for ``init_chat_model`` (e.g. ``ollama:llama3.1``);
@@ -154,6 +157,7 @@ class Settings:
     common_word_share: float = 0.2
     top_k: int = 5
     abstain_below: float = 0.30
+    confident_above: float = 0.45
     max_message_chars: int = 2000
     history_turns: int = 6
     refresh_seconds: float = 2.0
@@ -315,6 +319,7 @@ _TYPES: dict[str, type] = {
     "common_word_share": float,
     "top_k": int,
     "abstain_below": float,
+    "confident_above": float,
     "max_message_chars": int,
     "history_turns": int,
     "refresh_seconds": float,

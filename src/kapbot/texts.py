@@ -40,6 +40,7 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "address": frozenset({"address"}),
         "none": frozenset({"clinic"}),
     },
+    "answers": {"tentative": frozenset({"clinic"})},
     "suggestions": {"lead": frozenset()},
     "attribution": {
         "third_party": frozenset({"publisher"}),
