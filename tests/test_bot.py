@@ -41,7 +41,8 @@ def test_answer_quotes_the_clinic_with_numbered_citations(bot: Bot) -> None:
     # its publisher: the bundled documents are other providers' articles).
     for paragraph in reply.text.split("\n\n"):
         if not re.search(r"\[\d+\]$", paragraph):
-            assert paragraph.endswith("writes:") or "writes about" in paragraph, paragraph
+            # An introduction names the publisher; a closing note says the clinic's may differ.
+            assert "writes" in paragraph or "may differ" in paragraph, paragraph
             continue
         n = int(re.findall(r"\[(\d+)\]$", paragraph)[0])
         source_text = " ".join(plain_text(reply.citations[n - 1].text).split())

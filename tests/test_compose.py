@@ -628,3 +628,21 @@ def test_another_providers_phone_number_is_shown_only_when_asked_for_by_name() -
     assert "941-555-0100" not in text and "example.org" not in text
     named = composer.compose("how do I schedule a visit with Cohen?", [source]).text
     assert "941-555-0100" in named
+
+
+def test_a_list_of_references_is_never_quoted() -> None:
+    refs = passage("## References\n\n- Smith, A. (2020). Ketamine in practice. Journal, 1, 2-3.")
+    answer = passage("## Evidence\n\nStudies of ketamine in practice are growing.", source="b.md")
+    result = ExtractiveComposer(uniform).compose("ketamine in practice studies?", [refs, answer])
+    assert result.cited == (answer,)
+
+
+def test_a_list_with_another_providers_address_goes_whole_or_not_at_all() -> None:
+    source = passage(
+        "## Contact\n\nReach our team:\n\n- By phone: 941-555-0100\n- Our friendly front desk\n\n"
+        "Evaluations come first.",
+        owner="third_party",
+        publisher="Cohen & Associates",
+    )
+    text = ExtractiveComposer(uniform).compose("how do I reach the front desk team?", [source]).text
+    assert "front desk" not in text and "941" not in text

@@ -247,3 +247,15 @@ def test_distinctive_weight_and_common_word_share_are_read_and_checked() -> None
     for share in ("0", "1.5"):
         with pytest.raises(ValueError, match="KAPBOT_COMMON_WORD_SHARE must be above 0"):
             Settings.from_env({"KAPBOT_COMMON_WORD_SHARE": share})
+
+
+def test_the_settings_page_lists_every_setting_as_settings_defines_it() -> None:
+    """docs/settings.md holds the table `kapbot settings` prints (regenerate it with that)."""
+    from kapbot.settings import settings_markdown
+
+    page = (PROJECT_ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    table = page.split("<!-- generated: kapbot settings -->\n", 1)[1].split("\n<!-- end", 1)[0]
+    assert table == settings_markdown(), "docs/settings.md is stale: paste `kapbot settings` in"
+    for f in dataclasses.fields(Settings):
+        row = next(r for r in table.splitlines() if r.startswith(f"| `KAPBOT_{f.name.upper()}` |"))
+        assert row.rstrip(" |").split("|")[-1].strip(), f"{f.name} has no documented meaning"

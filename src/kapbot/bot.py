@@ -38,7 +38,7 @@ from kapbot.guardrails import (
 )
 from kapbot.inputs import clean_message
 from kapbot.keyword import KeywordIndex
-from kapbot.question import asks_contact
+from kapbot.question import asks_contact, asks_practical
 from kapbot.readable import abbreviations, acronyms
 from kapbot.records import Citation, Passage, Reply
 from kapbot.retrieval import HybridRetriever, keyword_index
@@ -304,14 +304,19 @@ class Bot:
             # A follow-up's conversation words found the passages; its own words choose
             # what to quote from them.
             asked, context = split_context(query, asked_text)
-            composition = self.composer.compose(asked, passages, context)
+            last = next((t["content"] for t in reversed(turns) if t["role"] == "assistant"), "")
+            composition = self.composer.compose(asked, passages, context, last)
             guarded = guard(composition.text, composition.cited)
             if guarded.cited:
                 clinic = self.settings.clinic_name
                 tentative = nearness < self.settings.confident_above
                 lead = [self.texts.get("answers", "tentative", clinic=clinic)] if tentative else []
                 body = [*notes, *lead, guarded.text, *after]
-                if composition.other_practice:
+                theirs = all(p.owner != "clinic" for p in guarded.cited)
+                if theirs and asks_practical(asked_text):
+                    practical = self.texts.get("attribution", "practical", clinic=clinic)
+                    body.append(f"{practical} {self.texts.contact(self.settings)}")
+                elif composition.other_practice:
                     not_ours = self.texts.get("attribution", "not_ours", clinic=clinic)
                     body.append(f"{not_ours} {self.texts.contact(self.settings)}")
                 elif tentative:

@@ -139,6 +139,14 @@ def remove(settings: Settings, sources: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+@main.command(name="settings")
+def settings_command() -> None:
+    """Print every KAPBOT_* setting, its default and meaning (a Markdown table)."""
+    from kapbot.settings import settings_markdown
+
+    click.echo(settings_markdown())
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj

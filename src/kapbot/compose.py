@@ -55,6 +55,11 @@ _BARE_REPLY = re.compile(
     r"not necessarily|not always|it depends|absolutely|definitely)\b",
     re.IGNORECASE,
 )
+# Sections that are the page's apparatus, not its content.
+_FURNITURE = re.compile(
+    r"^(?:references|sources|bibliography|citations|footnotes|works cited|further reading)$",
+    re.IGNORECASE,
+)
 # Another provider's phone number or web address: never shown unless asked for by name.
 _CONTACT_DETAIL = re.compile(r"\b\d{3}[-.\s)]\s?\d{3}[-.\s]\d{4}\b|https?://|www\.", re.IGNORECASE)
 # A third party speaking of its own practice: "we", "our", "us".
@@ -76,8 +81,20 @@ class Composition:
 
 class Composer(Protocol):
     def compose(
-        self, question: str, passages: Sequence[Passage], context: str = ""
+        self, question: str, passages: Sequence[Passage], context: str = "", said: str = ""
     ) -> Composition: ...
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[*_>\\\[\]]", " ", text).lower().split())
+
+
+def _said_before(units: Sequence[Unit], said: str) -> bool:
+    """Whether the conversation's last answer already said (nearly all of) these units."""
+    if not said or not units:
+        return False
+    told = _norm(said)
+    return sum(_norm(plain_unit(u.text)) in told for u in units) * 2 > len(units)
 
 
 def markdown_safe(text: str) -> str:
@@ -288,12 +305,19 @@ class ExtractiveComposer:
         # nor, unless the question names that provider, around another provider's phone
         # number or web address (a patient must not call the wrong clinic).
         theirs = passage.owner != "clinic" and not about_them
-        units = [
-            u
-            for u in units_of(strip_references(body_of(passage.text)))
-            if not (is_promise(u.text) or states_dose(u.text))
-            and not (theirs and _CONTACT_DETAIL.search(u.text))
-        ]
+        every = units_of(strip_references(body_of(passage.text)))
+        banned = {
+            i
+            for i, u in enumerate(every)
+            if is_promise(u.text)
+            or states_dose(u.text)
+            or (theirs and _CONTACT_DETAIL.search(u.text))
+        }
+        for i in list(banned):  # a list loses no item: it goes whole, or not at all
+            if _in_list(every, i):
+                first, end = _list_span(every, i)
+                banned.update(range(first, end))
+        units = [u for i, u in enumerate(every) if i not in banned]
         # A line that introduces what follows it ("Here is what you can expect:") says
         # nothing without it, unless its list follows in the same passage.
         units = [
@@ -314,7 +338,10 @@ class ExtractiveComposer:
         if on_topic and not faq:
             budget *= 2
         list_budget = self.list_chars
-        chosen = self._around(units, start, best, budget, list_budget)
+        if units[start].text.startswith("|"):
+            chosen = self._table_rows(units, start, best, scores)
+        else:
+            chosen = self._around(units, start, best, budget, list_budget)
         if asked.wants_list:
             chosen = self._with_lists(units, chosen, scores, list_budget)
         chosen, needs_subject = self._with_what_it_points_to(units, chosen, budget)
@@ -330,6 +357,24 @@ class ExtractiveComposer:
         picked = tuple(units[i] for i in chosen)
         score = max(heading, scores[best]) + sum(scores[i] for i in chosen) * 0.1
         return _Quote(picked, score, opens_section=chosen[0] == 0, needs_subject=needs_subject)
+
+    @staticmethod
+    def _table_rows(
+        units: Sequence[Unit], start: int, best: int, scores: Sequence[float]
+    ) -> list[int]:
+        """A table's header and the rows that share the question's words (the row the
+        quote is built around, if none does): a comparison grid is quoted for the rows
+        asked about, each shown with its column names."""
+        first, end = _list_span(units, start)
+        head = (
+            [first, first + 1]
+            if first + 1 < end and _TABLE_RULE.match(units[first + 1].text)
+            else []
+        )
+        rows = [i for i in range(first + len(head), end) if scores[i] > 0]
+        if not rows:
+            rows = [best] if best >= first + len(head) else list(range(first + len(head), end))
+        return [*head, *rows]
 
     def _around(
         self, units: Sequence[Unit], start: int, best: int, budget: int, list_budget: int
@@ -541,12 +586,17 @@ class ExtractiveComposer:
             return _Quote(units, span.score, span.opens_section, span.needs_subject), other
         return None
 
-    def compose(self, question: str, passages: Sequence[Passage], context: str = "") -> Composition:
+    def compose(
+        self, question: str, passages: Sequence[Passage], context: str = "", said: str = ""
+    ) -> Composition:
         """Quote the passages for ``question``. ``context`` is the earlier turns' words
         a follow-up was searched with: they count for ``context_weight`` of a word of the
         question's own when choosing what to quote ("is there a therapist involved in
         that?" after at-home ketamine quotes what is said of therapy, not of at-home
-        programs in general)."""
+        programs in general). ``said`` is the conversation's last answer: what it said
+        is not quoted again when another passage has something new."""
+        # A list of references or a page's furniture is not an answer.
+        passages = [p for p in passages if not _FURNITURE.match(p.section.strip())]
         if not passages:
             return Composition("", ())
         asked = read_question(question)
@@ -561,8 +611,18 @@ class ExtractiveComposer:
         first = self.quote(ordered[0], query, asked, self.max_chars, about_them)
         if not first.units:
             return Composition("", ())
+        if _said_before(first.units, said):
+            # A follow-up is answered with something new when the next passages have it.
+            for i, other in enumerate(ordered[1:3], start=1):
+                them = names_publisher(f"{question} {context}", other.publisher)
+                fresh = self.quote(other, query, asked, self.max_chars, them)
+                if fresh.units and not _said_before(fresh.units, said):
+                    first, ordered = fresh, [other, *ordered[:i], *ordered[i + 1 :]]
+                    break
         parts = [(first, ordered[0])]
         second = self._second(parts[0], ordered, query, asked, question, context)
+        if second is not None and _said_before(second[0].units, said):
+            second = None
         if second is not None:
             parts.append(second)
         paragraphs: list[str] = []

@@ -106,7 +106,9 @@ class GenerativeComposer:
         intro = self.texts.get("attribution", "generated", publishers=names)
         return Composition(f"{intro}\n\n{composition.text}", composition.cited)
 
-    def compose(self, question: str, passages: Sequence[Passage], context: str = "") -> Composition:
+    def compose(
+        self, question: str, passages: Sequence[Passage], context: str = "", said: str = ""
+    ) -> Composition:
         numbered = "\n\n".join(f"[{i}] {body_of(p.text)}" for i, p in enumerate(passages, 1))
         asked = f"{question} (earlier in the conversation: {context})" if context else question
         try:
@@ -119,8 +121,8 @@ class GenerativeComposer:
             output = str(getattr(result, "content", result))
         except Exception as exc:  # the model is optional: never fail the answer on it
             log.warning("chat model failed, using the extractive answer: %s", exc)
-            return self.fallback.compose(question, passages, context)
+            return self.fallback.compose(question, passages, context, said)
         composed = None if "NO_ANSWER" in output else filter_generated(output, passages)
         if composed is None:
-            return self.fallback.compose(question, passages, context)
+            return self.fallback.compose(question, passages, context, said)
         return self._attributed(composed)

@@ -76,6 +76,26 @@ _CONTACT = re.compile(
 )
 
 
+# The clinic's own practice: what it costs, insurance, paying, referrals.
+_PRACTICAL = re.compile(
+    r"\b(?:cost\w*|price\w*|pricing|pay|paying|paid|payment\w*|afford\w*|expensive|cheap\w*|"
+    r"fees?|charge\w*|out of pocket|insur\w*|covered|coverage|reimburs\w*|referr?al\w*|"
+    r"refer(?:red)?|hsa|fsa|medicare|medicaid)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_practical(question: str) -> bool:
+    """Whether a question is about the clinic's own practice (cost, insurance, paying,
+    referrals), which the articles describe only in general or at other providers.
+
+    Example:
+        >>> asks_practical("does insurance cover it?"), asks_practical("is it safe?")
+        (True, False)
+    """
+    return bool(_PRACTICAL.search(question))
+
+
 def asks_contact(question: str) -> bool:
     """Whether a question asks how to reach the clinic (phone, e-mail, address, hours,
     booking): the documents are other providers' articles, so the answer is the

@@ -36,7 +36,8 @@ _DANGLING = re.compile(
     r"both|such|he|she|his|her|also|however|additionally|furthermore|moreover|instead|"
     r"otherwise|therefore|thus|hence|similarly|likewise|nonetheless|nevertheless|still|yet|"
     r"then|finally|in addition|as a result|in other words|that said|even so|"
-    r"because of this|for this reason|on the other hand|(?:each|all|some|many|most|none|"
+    r"because of this|for this reason|on the other hand|in contrast|by contrast|"
+    r"on the contrary|conversely|meanwhile|whereas|(?:each|all|some|many|most|none|"
     r"one|either|neither) of (?:these|them|those)|the latter|the former|the two|another|"
     r"the same)\b"
     # "In a therapy setting, this allows...": a short opening phrase, then a pointer.

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -47,7 +48,7 @@ class Settings:
             encoder, on the first build of an index (see :mod:`kapbot.adaptation`); off
             means the packaged model embeds everything.
         adapt_pairs: At most this many training pairs for fitting (bounds its time: about
-            a minute per 100 pairs on two cores).
+            30 seconds per 100 pairs on two cores, and a little more for the query head).
         embed_batch_size: Texts per call to the embedding model.
         index_batch_size: Records (passages, sentences, curated questions) per write batch
             of the indexing API; Chroma's writes take less time in larger batches (10,000
@@ -337,6 +338,49 @@ _TYPES: dict[str, type] = {
     "clinic_address": str,
     "clinic_subject": str,
 }
+
+
+def _attribute_docs() -> dict[str, str]:
+    """Each field's description, from the Attributes section of :class:`Settings`."""
+    docs: dict[str, str] = {}
+    lines = (Settings.__doc__ or "").split("Attributes:", 1)[-1].splitlines()
+    name = ""
+    for line in lines:
+        match = re.match(r"^ {8}(\w+): (.*)$", line)
+        if match:
+            name = match.group(1)
+            docs[name] = match.group(2).strip()
+        elif name and line.startswith(" " * 12):
+            docs[name] += " " + line.strip()
+    return docs
+
+
+def _shown_default(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, Path):
+        try:
+            return f"`{value.relative_to(PROJECT_ROOT)}/` in the project"
+        except ValueError:
+            return f"`{value}`"
+    if isinstance(value, bool):
+        return "`1`" if value else "`0`"
+    return f"`{value}`"
+
+
+def settings_markdown() -> str:
+    """Every setting as a Markdown table (variable, default, meaning), from the fields of
+    :class:`Settings` and their documentation: ``docs/settings.md`` holds this table, and
+    a test checks it is current (``kapbot settings`` prints it)."""
+    docs = _attribute_docs()
+    defaults = Settings(admin_password=None)
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        meaning = re.sub(r":\w+:`([^`]+)`", r"`\1`", docs.get(f.name, ""))
+        meaning = meaning.replace("``", "`").replace("|", "\\|")
+        default = _shown_default(getattr(defaults, f.name))
+        rows.append(f"| `KAPBOT_{f.name.upper()}` | {default} | {meaning} |")
+    return "\n".join(rows)
 
 
 def _is_web_address(text: str) -> bool:

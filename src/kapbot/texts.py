@@ -52,6 +52,7 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "also_on": frozenset({"publisher", "subject"}),
         "own_practice": frozenset({"publisher"}),
         "not_ours": frozenset({"clinic"}),
+        "practical": frozenset({"clinic"}),
         "generated": frozenset({"publishers"}),
     },
 }
