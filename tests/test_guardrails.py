@@ -9,9 +9,11 @@ import pytest
 from kapbot.guardrails import (
     RESULTS_VARY,
     SEE_PROVIDER,
+    asks_assurance,
     asks_for_promise,
     asks_for_task,
     asks_medical_advice,
+    asks_own_care,
     guard,
     is_promise,
 )
@@ -237,3 +239,32 @@ def test_an_introduction_goes_with_its_quote_when_nothing_of_the_quote_is_left()
     guarded = guard(text, [_p(1), _p(2)])
     assert guarded.text == "PRATI writes:\n\n> Results vary by individual. [1]"
     assert [p.id for p in guarded.cited] == ["p2"]
+
+
+@pytest.mark.parametrize(
+    ("message", "own"),
+    [
+        ("can I take my Xanax before a session?", True),
+        ("should I stop my antidepressant first?", True),
+        ("I'm pregnant, is ketamine safe for me?", True),
+        ("is it safe with my blood pressure meds?", True),
+        ("who prescribes the ketamine if I see a therapist?", False),
+        ("how is this different from my zoloft?", False),
+    ],
+)
+def test_own_care_questions_get_the_prescriber_note_first(message: str, own: bool) -> None:
+    assert asks_medical_advice(message)
+    assert asks_own_care(message) is own
+
+
+@pytest.mark.parametrize(
+    ("message", "assurance"),
+    [
+        ("87 percent improve, so I'm good?", True),
+        ("can you guarantee it works?", True),
+        ("will I be working with a doctor too?", False),
+        ("what does the research say?", False),
+    ],
+)
+def test_asks_assurance(message: str, assurance: bool) -> None:
+    assert asks_assurance(message) is assurance

@@ -180,3 +180,24 @@ def test_a_loose_match_says_so_and_gives_the_way_to_reach_the_clinic(
     assert reply.text.endswith("You can reach Calm Clinic by phone at (555) 010-0100.")
     # A close match is answered without the hedge.
     assert not bot.ask("what are the side effects?").text.startswith("This may not be")
+
+
+def test_a_request_for_assurance_gets_what_the_documents_say_about_results_varying(
+    bot: Bot,
+) -> None:
+    reply = bot.ask("I read 87% of patients improve. So I'll definitely be one of them, right?")
+    assert reply.kind == "answer"
+    assert reply.text.startswith("Results vary from person to person")
+    assert "87%" not in reply.text.split("\n\n", 1)[1]  # the figure leaned on is not repeated
+    assert re.search(r"[Rr]esults vary by individual|[Ee]ffectiveness varies", reply.text)
+
+
+def test_an_own_medicine_question_the_documents_do_not_answer_points_to_the_prescriber(
+    bot: Bot,
+) -> None:
+    reply = bot.ask("can i take my xanax before a session?")
+    assert reply.text.startswith("For questions about your own doses, medicines")
+    assert reply.kind == "abstain" and reply.citations == ()
+    general = bot.ask("who prescribes the ketamine if I see a KAP therapist?")
+    assert general.kind == "answer"
+    assert not general.text.startswith("For questions about your own")  # the answer first

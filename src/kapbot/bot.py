@@ -31,9 +31,11 @@ from kapbot.generative import GenerativeComposer
 from kapbot.guardrails import (
     RESULTS_VARY,
     SEE_PROVIDER,
+    asks_assurance,
     asks_for_promise,
     asks_for_task,
     asks_medical_advice,
+    asks_own_care,
     guard,
 )
 from kapbot.inputs import clean_message
@@ -296,14 +298,21 @@ class Bot:
         nearness = self._nearness(query, passages, first)
         decline, other = self._decline_reason(message.text, passages, nearness)
         notes, after = self._notes(message.text, safety.level)
-        if decline == "not_covered" and passages and RESULTS_VARY in notes:
+        asked, context = split_context(query, asked_text)
+        if asks_assurance(message.text) and decline in {"", "not_covered"}:
             # Asked for assurance ("87%. So I'm good?"): that results vary, then what the
-            # documents say, never a decline.
-            decline = ""
+            # documents say about it (not the figure leaned on again); never a decline.
+            varied = self.retrieve(self.settings.assurance_query)
+            if varied and max(p.similarity for p in varied) >= self.settings.confident_above:
+                passages, asked, context, nearness = varied, self.settings.assurance_query, "", 1.0
+            decline = "" if passages else decline
+        if not decline and SEE_PROVIDER in notes and nearness < self.settings.confident_above:
+            # Asked about their own medicines, and the documents come only loosely near:
+            # the pointer to their prescriber is the answer, not a loosely related quote.
+            decline = "not_covered"
         if not decline:
             # A follow-up's conversation words found the passages; its own words choose
             # what to quote from them.
-            asked, context = split_context(query, asked_text)
             last = next((t["content"] for t in reversed(turns) if t["role"] == "assistant"), "")
             composition = self.composer.compose(asked, passages, context, last)
             guarded = guard(composition.text, composition.cited)
@@ -392,15 +401,17 @@ class Bot:
     @staticmethod
     def _notes(message: str, level: str) -> tuple[list[str], list[str]]:
         """What the patient most needs to read, before the answer and after it: 988 for a
-        concern, their own prescriber for a question about their own medicines, that
-        results vary for a promise. A general question about doses ("are infusion doses
-        higher?") gets the prescriber note after the answer."""
+        concern and that results vary for a promise, first; the pointer to their own
+        prescriber first when they ask about their own doses, medicines or condition
+        ("can I take my Xanax before?"), after the answer for any other question that
+        touches medicines ("who prescribes the ketamine?")."""
         notes: list[str] = []
         after: list[str] = []
         if level == "concern":
             notes.append(CONCERN_NOTE)
         if asks_medical_advice(message):
-            (notes if _FIRST_PERSON.search(message) else after).append(SEE_PROVIDER)
+            own = _FIRST_PERSON.search(message) and asks_own_care(message)
+            (notes if own else after).append(SEE_PROVIDER)
         if asks_for_promise(message):
             notes.append(RESULTS_VARY)
         return notes, after

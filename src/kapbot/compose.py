@@ -47,6 +47,9 @@ from kapbot.records import Passage
 from kapbot.texts import ReplyTexts
 
 Weigher = Callable[[str], float]
+# A word whose weight (the keyword index's IDF) is at least this is telling: it is in at
+# most about a fifth of the passages of a small corpus.
+TELLING_WEIGHT = 1.5
 MARKER = re.compile(r"\[(\d+)\]")
 # The opening of an FAQ answer that replies to its heading's question and means nothing
 # without it ("Potentially, yes — but this depends on ...").
@@ -344,6 +347,7 @@ class ExtractiveComposer:
             chosen = self._around(units, start, best, budget, list_budget)
         if asked.wants_list:
             chosen = self._with_lists(units, chosen, scores, list_budget)
+        chosen = self._covering(units, chosen, query, budget * 2)
         chosen, needs_subject = self._with_what_it_points_to(units, chosen, budget)
         if passage.owner != "clinic" and not about_them:
             # Another provider's closing words about itself ("We discuss the treatment
@@ -357,6 +361,32 @@ class ExtractiveComposer:
         picked = tuple(units[i] for i in chosen)
         score = max(heading, scores[best]) + sum(scores[i] for i in chosen) * 0.1
         return _Quote(picked, score, opens_section=chosen[0] == 0, needs_subject=needs_subject)
+
+    def _covering(
+        self,
+        units: Sequence[Unit],
+        chosen: list[int],
+        query: Mapping[str, float],
+        budget: int,
+    ) -> list[int]:
+        """``chosen`` carried on through the sentence after it that holds a telling word
+        of the question the quote does not have yet ("what does the evidence say about
+        microdosing?": the programs, then "However, the clinical evidence ... is
+        limited"), while it fits ``budget``; lists are never entered this way."""
+        telling = {t for t, w in query.items() if w >= 1.0 and self.weight(t) >= TELLING_WEIGHT}
+        have = set(tokenize(" ".join(units[i].text for i in chosen)))
+        size = _size([units[i] for i in chosen])
+        end = chosen[-1]
+        for i in range(end + 1, len(units)):
+            if _in_list(units, i):
+                break
+            size += len(units[i].text) + 1
+            if size > budget:
+                break
+            new = (telling - have) & set(tokenize(units[i].text))
+            if new:
+                return [*chosen, *range(end + 1, i + 1)]
+        return chosen
 
     @staticmethod
     def _table_rows(

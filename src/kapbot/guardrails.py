@@ -48,7 +48,8 @@ _ASKS_PROMISE = re.compile(
     r"|definitely|certain(ly)? to|sure to|bound to|proven to|cure\w*|cura\w*|fix my|fix me"
     r"|permanent(ly)?|forever|para siempre|never come back|completely (better|cured|healed|fine|gone)|(go|goes) away completely|say yes|going to (work|help|be the one)"
     r"|works? for (everyone|everybody|me)|work for me|funciona\w* para todos"
-    r"|will i (feel|get|be|recover|heal)|i will too|ill be fine|how soon will i|how long until i"
+    r"|will i (?:ever )?(?:(?:feel|get|be) (?:better|well|cured|healed|fine|okay|ok|normal|happy|myself|back)|recover|heal|improve|respond)"
+    r"|i will too|ill be fine|how soon will i|how long until i"
     r"|will " + _TREATMENT + r" (work|help|cure|fix|heal|make|be enough|get rid|take away|stop)"
     r"|me va a (curar|ayudar|funcionar)|va a funcionar)\b|\b100\s?(%|percent)|\d+\s?% of",
     re.IGNORECASE,
@@ -151,6 +152,14 @@ def asks_for_promise(question: str) -> bool:
     )
 
 
+def asks_assurance(question: str) -> bool:
+    """A request for assurance that it will work for the writer, often leaning on a
+    statistic, a study or someone's story ("87%. So I'm good?"), or for a guarantee."""
+    return bool(_ASKS_ASSURANCE.search(question)) or bool(
+        re.search(r"\b(guarantee\w*|garantiz\w*|promis\w*)\b", question, re.IGNORECASE)
+    )
+
+
 def asks_for_task(question: str) -> bool:
     """A request to write something, play a role or drop kapbot's instructions, rather
     than a question the clinic's materials could answer."""
@@ -159,6 +168,24 @@ def asks_for_task(question: str) -> bool:
 
 def asks_medical_advice(question: str) -> bool:
     return bool(_ASKS_MEDICAL.search(question))
+
+
+# Asking what to do about one's own doses, medicines or condition, not how things work.
+_OWN_CARE = re.compile(
+    r"\b(?:dose|doses|dosage|dosing|mg|double|skip|stop|quit|come off|taper|wean|change my|"
+    r"switch|mix|combine|combining|together with|interact\w*|pregnan\w*|breastfeed\w*|"
+    r"safe for me|okay for me|ok for me|allowed|can i (?:still )?(?:take|do|have|drink|use|keep)|"
+    r"should i|do i (?:need|have) to|is it (?:safe|ok|okay) (?:to|if|with)|"
+    r"with my (?:\w+ ){0,2}(?:meds|medications?|pills?|condition|heart|blood pressure))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_own_care(question: str) -> bool:
+    """Whether a question about medicines asks what the writer should do about their own
+    doses, medicines or condition ("can I take my Xanax before?") rather than how
+    things work ("who prescribes the ketamine?")."""
+    return bool(_OWN_CARE.search(question))
 
 
 def _sentences(paragraph: str) -> list[str]:

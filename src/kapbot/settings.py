@@ -98,6 +98,9 @@ class Settings:
         top_k: Passages returned to the composer (and in ``Reply.passages``).
         abstain_below: Cosine similarity the best passage must reach, else kapbot
             says the materials do not cover the question (calibrated on ``evals/``).
+        assurance_query: What a request for assurance ("87%, so it will work for me?")
+            is answered from, after the statement that results vary: the documents'
+            passages on results varying, not the figure the patient leaned on.
         confident_above: Below this cosine similarity of the best passage (and above
             ``abstain_below``) an answer says the materials may not answer exactly and
             gives the way to reach the clinic: a loose match is shown as one.
@@ -159,6 +162,7 @@ class Settings:
     top_k: int = 5
     abstain_below: float = 0.30
     confident_above: float = 0.45
+    assurance_query: str = "results vary by individual and outcomes cannot be guaranteed"
     max_message_chars: int = 2000
     history_turns: int = 6
     refresh_seconds: float = 2.0
@@ -321,6 +325,7 @@ _TYPES: dict[str, type] = {
     "top_k": int,
     "abstain_below": float,
     "confident_above": float,
+    "assurance_query": str,
     "max_message_chars": int,
     "history_turns": int,
     "refresh_seconds": float,
