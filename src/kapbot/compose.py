@@ -609,7 +609,9 @@ class ExtractiveComposer:
             units = tuple(
                 u
                 for u in span.units
-                if is_list_item(u) or not any(same_sentence(u.text, q.text) for q in quote.units)
+                if is_list_item(u)
+                or u.text.endswith(":")  # a list's introduction stays with it
+                or not any(same_sentence(u.text, q.text) for q in quote.units)
             )
             if not units or len(units) < len(span.units) // 2 + 1:
                 return None  # it says again what the first quote said
