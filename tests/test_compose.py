@@ -646,3 +646,20 @@ def test_a_list_with_another_providers_address_goes_whole_or_not_at_all() -> Non
     )
     text = ExtractiveComposer(uniform).compose("how do I reach the front desk team?", [source]).text
     assert "front desk" not in text and "941" not in text
+
+
+def test_another_providers_call_to_action_and_disclaimer_are_left_out() -> None:
+    source = passage(
+        "## Getting started\n\nA first visit starts with a medical evaluation of your history. "
+        "Create your patient portal to get started with your evaluation.",
+        owner="third_party",
+        publisher="Journey Clinical",
+    )
+    disclaimer = passage(
+        "## Medical Disclaimer\n\nThis evaluation article is not medical advice.", source="b.md"
+    )
+    composer = ExtractiveComposer(uniform)
+    result = composer.compose("what happens at the first evaluation visit?", [source, disclaimer])
+    assert "medical evaluation of your history" in result.text
+    assert "portal" not in result.text
+    assert result.cited == (source,)

@@ -201,3 +201,23 @@ def test_an_own_medicine_question_the_documents_do_not_answer_points_to_the_pres
     general = bot.ask("who prescribes the ketamine if I see a KAP therapist?")
     assert general.kind == "answer"
     assert not general.text.startswith("For questions about your own")  # the answer first
+
+
+def test_a_request_for_assurance_in_words_no_pattern_knows_reads_that_results_vary(
+    bot: Bot,
+) -> None:
+    reply = bot.ask("Since the research shows it works fast, I should feel fine by next week.")
+    assert reply.kind == "answer"
+    assert reply.text.startswith("Results vary from person to person")
+    # An ordinary question does not.
+    assert "Results vary from person" not in bot.ask("how long does an infusion take?").text
+
+
+def test_an_own_condition_the_documents_never_name_gets_the_prescriber_first(
+    bot: Bot,
+) -> None:
+    reply = bot.ask("is it safe for me to do KAP while pregnant?")
+    assert reply.kind == "abstain" and reply.citations == ()
+    assert reply.text.startswith("For questions about your own doses, medicines")
+    # A condition the documents do discuss is answered from them.
+    assert bot.ask("is ketamine safe for someone with high blood pressure?").kind == "answer"

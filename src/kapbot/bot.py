@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from kapbot.adaptation import STOCK, passage_model, query_encoder
+from kapbot.assurance import AssuranceCheck
 from kapbot.chunking import CHUNK, QUESTION
 from kapbot.compose import Composer, ExtractiveComposer, names_publisher
 from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
@@ -37,6 +38,7 @@ from kapbot.guardrails import (
     asks_medical_advice,
     asks_own_care,
     guard,
+    medical_terms,
 )
 from kapbot.inputs import clean_message
 from kapbot.keyword import KeywordIndex
@@ -129,6 +131,9 @@ class Bot:
             embed=self.embeddings.embed_documents, cache_dir=self.settings.home / "cache"
         )
         self.crisis.warm_up()
+        self.assurance = AssuranceCheck.load(
+            embed=self.embeddings.embed_documents, cache_dir=self.settings.home / "cache"
+        )
         self.texts = ReplyTexts.load()
         # Through the bot, so the weights and spellings follow the index after a refresh().
         extractive = ExtractiveComposer(
@@ -297,19 +302,32 @@ class Bot:
         first = not any(t.get("role") == "user" for t in turns)
         nearness = self._nearness(query, passages, first)
         decline, other = self._decline_reason(message.text, passages, nearness)
-        notes, after = self._notes(message.text, safety.level)
+        # A request for assurance in words the patterns miss is found by its meaning: it
+        # reads that results vary first, and is otherwise answered as asked.
+        assurance = self.assurance.asks(message.text, vectors[0])
+        notes, after = self._notes(message.text, safety.level, assurance)
         asked, context = split_context(query, asked_text)
         if asks_assurance(message.text) and decline in {"", "not_covered"}:
             # Asked for assurance ("87%. So I'm good?"): that results vary, then what the
             # documents say about it (not the figure leaned on again); never a decline.
             varied = self.retrieve(self.settings.assurance_query)
             if varied and max(p.similarity for p in varied) >= self.settings.confident_above:
-                passages, asked, context, nearness = varied, self.settings.assurance_query, "", 1.0
+                # One quote: the statement already says results vary.
+                passages = varied[:1]
+                asked, context, nearness = self.settings.assurance_query, "", 1.0
             decline = "" if passages else decline
-        if not decline and SEE_PROVIDER in notes and nearness < self.settings.confident_above:
-            # Asked about their own medicines, and the documents come only loosely near:
-            # the pointer to their prescriber is the answer, not a loosely related quote.
+        unnamed = [t for t in medical_terms(message.text) if self.speller.unknown(t)]
+        if (
+            not decline
+            and asks_own_care(message.text)
+            and SEE_PROVIDER in [*notes, *after]
+            and unnamed
+        ):
+            # Asked about their own medicines or condition, which the documents never name
+            # ("while pregnant", "my Xanax"): the pointer to their prescriber is the answer,
+            # first, not a loosely related quote.
             decline = "not_covered"
+            notes, after = [*notes, *after], []
         if not decline:
             # A follow-up's conversation words found the passages; its own words choose
             # what to quote from them.
@@ -399,9 +417,9 @@ class Bot:
         return ("" if nearness >= self.settings.abstain_below else "not_covered"), ""
 
     @staticmethod
-    def _notes(message: str, level: str) -> tuple[list[str], list[str]]:
+    def _notes(message: str, level: str, assurance: bool = False) -> tuple[list[str], list[str]]:
         """What the patient most needs to read, before the answer and after it: 988 for a
-        concern and that results vary for a promise, first; the pointer to their own
+        concern and that results vary for a promise or a request for assurance, first; the pointer to their own
         prescriber first when they ask about their own doses, medicines or condition
         ("can I take my Xanax before?"), after the answer for any other question that
         touches medicines ("who prescribes the ketamine?")."""
@@ -412,7 +430,7 @@ class Bot:
         if asks_medical_advice(message):
             own = _FIRST_PERSON.search(message) and asks_own_care(message)
             (notes if own else after).append(SEE_PROVIDER)
-        if asks_for_promise(message):
+        if assurance or asks_for_promise(message):
             notes.append(RESULTS_VARY)
         return notes, after
 

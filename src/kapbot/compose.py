@@ -60,7 +60,15 @@ _BARE_REPLY = re.compile(
 )
 # Sections that are the page's apparatus, not its content.
 _FURNITURE = re.compile(
-    r"^(?:references|sources|bibliography|citations|footnotes|works cited|further reading)$",
+    r"^(?:references|sources|bibliography|citations|footnotes|works cited|further reading|"
+    r"(?:medical )?disclaimer)$",
+    re.IGNORECASE,
+)
+# Another provider's call to action ("Create your patient portal to get started", "Read
+# the full guide"): meant for its own readers, not the clinic's patients.
+_CALL_TO_ACTION = re.compile(
+    r"^(?:create|read|call|contact|book|schedule|sign up|visit|learn more|click|download|"
+    r"start|get started|join|subscribe|request|reach out|explore our|find out more)\b",
     re.IGNORECASE,
 )
 # Another provider's phone number or web address: never shown unless asked for by name.
@@ -314,7 +322,7 @@ class ExtractiveComposer:
             for i, u in enumerate(every)
             if is_promise(u.text)
             or states_dose(u.text)
-            or (theirs and _CONTACT_DETAIL.search(u.text))
+            or (theirs and (_CONTACT_DETAIL.search(u.text) or _CALL_TO_ACTION.match(u.text)))
         }
         for i in list(banned):  # a list loses no item: it goes whole, or not at all
             if _in_list(every, i):

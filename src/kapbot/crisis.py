@@ -253,7 +253,7 @@ class CrisisCheck:
         if self._embed is None or not self.exemplars or self._exemplar_vectors is not None:
             return
         texts = self.exemplars + self.safe_exemplars
-        vectors = _cached_vectors(texts, self._embed, self._cache_dir)
+        vectors = cached_vectors(texts, self._embed, self._cache_dir)
         self._exemplar_vectors = vectors[: len(self.exemplars)]
         if len(self.safe_exemplars) > 3 and len(self.exemplars) > 3:
             self.model = RiskModel.fit(self._exemplar_vectors, vectors[len(self.exemplars) :])
@@ -419,7 +419,7 @@ def _lines(path: Path) -> list[str]:
     ]
 
 
-def _cached_vectors(
+def cached_vectors(
     texts: list[str], embed: Callable[[list[str]], list[list[float]]], cache_dir: Path | None
 ) -> list[list[float]]:
     """Embeddings of the exemplars, kept in ``cache_dir`` keyed by their exact text."""

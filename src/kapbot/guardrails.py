@@ -170,6 +170,12 @@ def asks_medical_advice(question: str) -> bool:
     return bool(_ASKS_MEDICAL.search(question))
 
 
+def medical_terms(question: str) -> list[str]:
+    """The words of a question that make it one about medicines, doses or conditions
+    ("xanax", "pregnant", "blood pressure")."""
+    return [m.group(0).lower() for m in _ASKS_MEDICAL.finditer(question)]
+
+
 # Asking what to do about one's own doses, medicines or condition, not how things work.
 _OWN_CARE = re.compile(
     r"\b(?:dose|doses|dosage|dosing|mg|double|skip|stop|quit|come off|taper|wean|change my|"

@@ -168,8 +168,8 @@ def same_sentence(first: str, second: str, overlap: float = 0.8) -> bool:
         True
     """
     a, b = content_words(first), content_words(second)
-    if min(len(a), len(b)) < 4:  # too short to say the same thing by its words
-        return " ".join(first.split()).lower() == " ".join(second.split()).lower()
+    if min(len(a), len(b)) < 4:  # short: the same only with the same words
+        return a == b if a else first.strip().lower() == second.strip().lower()
     return len(a & b) / min(len(a), len(b)) >= overlap
 
 

@@ -122,6 +122,22 @@ class Speller:
             return word
         return best.capitalize() if word[:1].isupper() else best
 
+    def unknown(self, text: str) -> list[str]:
+        """The words of ``text`` (five letters or more, not stop words) that no document
+        uses: "is it safe while pregnant?" -> ["pregnant"] when no document says it."""
+        from kapbot.keyword import STOPWORDS
+
+        words = (w.lower() for w in _WORD.findall(text))
+        return [
+            w
+            for w in words
+            if len(w) >= MIN_LENGTH
+            and w.isalpha()
+            and w not in STOPWORDS
+            and w not in _CONTRACTIONS
+            and w not in self.counts
+        ]
+
     def correct(self, text: str) -> str:
         """``text`` with every misspelt word replaced (punctuation and case kept); a
         message in Spanish is left as it is (its words are not English typos)."""
