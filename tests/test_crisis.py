@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message, normalise
+from kapbot.crisis import (
+    CONCERN_NOTE,
+    CrisisCheck,
+    crisis_message,
+    is_crisis_reply,
+    normalise,
+    without_crisis,
+)
 
 
 @pytest.fixture(scope="module")
@@ -160,18 +167,147 @@ def test_normalise(raw: str, normal: str) -> None:
     assert normalise(raw) == normal
 
 
+def test_medicines_named_are_read_as_pills(check: CrisisCheck) -> None:
+    assert check.check("i just swallowed all my seroquel", words_only=True).level == "crisis"
+    assert check.check("took a whole bottle of advil", words_only=True).level == "crisis"
+    assert check.check("can I take my lithium before a session?", words_only=True).level == "none"
+
+
+@pytest.mark.parametrize(
+    ("message", "level"),
+    [
+        ("I swallowed like 25 of my klonopin", "crisis"),
+        ("took my pills and a bottle of whiskey, done now", "crisis"),
+        ("sitting with the engine running in the garage", "crisis"),
+        ("mi esposo se tomó todas las pastillas", "crisis"),
+        ("I made up my mind, this is goodbye", "crisis"),
+        # the same words, no crisis
+        ("can I take my meds with a glass of wine?", "none"),
+        ("I drank a bottle of water before my session", "none"),
+        ("I took 2 of my pills this morning", "none"),
+        ("I have made my decision and I want to book KAP", "none"),
+        ("I am cutting back on caffeine before KAP", "none"),
+    ],
+)
+def test_what_phrases_cannot_list(check: CrisisCheck, message: str, level: str) -> None:
+    assert check.check(message, words_only=True).level == level
+
+
+def test_a_negation_does_not_cross_a_clause(check: CrisisCheck) -> None:
+    assert check.check("I don't care anymore, I want to die", words_only=True).level == "crisis"
+    assert check.check("I don't want to die", words_only=True).level != "crisis"
+
+
 def test_crisis_message_has_every_required_element() -> None:
     text = crisis_message()
-    assert re.search(r"call or text \*?\*?988", text, re.IGNORECASE)
-    assert "988lifeline.org" in text
-    assert "911" in text and "emergency room" in text
-    assert "press 2" in text and "AYUDA" in text  # Spanish
-    assert "press 1" in text and "Veterans" in text
+    assert text.index("tel:988") < text.index("tel:911")  # 988 first
+    for link in ("tel:988", "sms:988", "https://988lifeline.org/chat", "tel:911"):
+        assert f"]({link})" in text, link
+    assert "emergency room" in text
+    assert "marque 2" in text and "sms:988?body=AYUDA" in text  # Spanish
+    assert "press 1" in text and "sms:838255" in text  # Veterans
+    assert "sms:741741?body=HOME" in text  # Crisis Text Line
+    assert "tel:+18664887386" in text and "sms:678678?body=START" in text  # Trevor Project
+    assert "press 3" not in text  # 988's LGBTQ+ option ended in July 2025
     assert "not alone" in text
     assert "not an emergency service" in text
     # Safe messaging: nothing about methods or means.
     assert not re.search(r"pill|dose|overdose|gun|rope|jump", text, re.IGNORECASE)
-    assert "988" in CONCERN_NOTE and "988lifeline.org" in CONCERN_NOTE
+    assert "tel:988" in CONCERN_NOTE and "988lifeline.org" in CONCERN_NOTE
+
+
+def test_the_spanish_crisis_reply_is_in_spanish_with_its_own_numbers() -> None:
+    text = crisis_message(language="es")
+    assert text.startswith("**Parece que")
+    assert "marca 2" in text and "sms:988?body=AYUDA" in text and "tel:911" in text
+    assert "no es un servicio de emergencia" in text
+    assert not re.search(r"pastillas|dosis|sobredosis|arma", text, re.IGNORECASE)
+
+
+def test_the_clinics_after_hours_line_is_listed_only_when_set() -> None:
+    from kapbot.settings import Settings
+
+    assert "after hours" not in crisis_message(Settings())
+    clinic = Settings(clinic_name="Calm Clinic", clinic_after_hours_phone="(555) 010-0199")
+    text = crisis_message(clinic)
+    assert "- **Calm Clinic, after hours:** [call (555) 010-0199](tel:5550100199)." in text
+    # It stays a list item; the closing paragraph is its own.
+    assert "\n\nThis chat is not an emergency service" in text
+
+
+def test_no_crisis_number_is_written_in_python_code() -> None:
+    """Every safety text is reviewed data (data/replies.yaml), none of it in code."""
+    from pathlib import Path
+
+    import kapbot
+
+    package = Path(kapbot.__file__).parent
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for number in ("988", "911", "741741", "838255", "678678", "488-7386"):
+            assert number not in text, f"{path.name} writes {number}"
+
+
+@pytest.mark.parametrize(
+    ("then", "level", "rule"),
+    [
+        ("ok thanks", "none", "acknowledgement"),
+        ("I'm okay now, I called them and talked to someone", "none", "acknowledgement"),
+        ("gracias, ya estoy mejor", "none", "acknowledgement"),
+        ("what are the side effects?", "none", ""),
+        ("how much does it cost?", "none", ""),
+        ("ok thanks, how much does it cost?", "none", ""),
+        ("yes", "crisis", "history:continuation"),
+        ("i took them", "crisis", "history:warning_sign"),
+        ("ok thanks but its too late", "crisis", "history:warning_sign"),
+        ("still want to die", "crisis", ""),
+        ("getting so drowsy now", "crisis", "history:warning_sign"),
+        ("ok thanks but I'm going to do it anyway", "crisis", "history:warning_sign"),
+        ("called them, no one answered", "crisis", "history:warning_sign"),
+        ("my sister is coming to get me, thank you for this", "none", "acknowledgement"),
+        ("do you take medicaid", "none", ""),
+        ("no. not calling anyone.", "crisis", ""),
+        ("I'm in the ER now, can you tell my therapist?", "none", "acknowledgement"),
+        ("my friend took the pills away, staying at hers tonight", "none", "acknowledgement"),
+    ],
+)
+def test_after_a_crisis_reply_the_conversation_goes_on(
+    check: CrisisCheck, then: str, level: str, rule: str
+) -> None:
+    history = [
+        {"role": "user", "content": "I'm going to kill myself tonight"},
+        {"role": "assistant", "content": crisis_message()},
+    ]
+    decision = check.check(then, history, words_only=True)
+    assert decision.level == level
+    if rule:
+        assert decision.rule == rule
+    else:
+        assert decision.rule != "acknowledgement"
+
+
+def test_a_crisis_found_by_meaning_counts_as_a_crisis_reply_given(check: CrisisCheck) -> None:
+    # No lexicon phrase in the first message: the reply in the history tells.
+    history = [
+        {"role": "user", "content": "everything is dark and I am done"},
+        {"role": "assistant", "content": crisis_message(language="es")},
+    ]
+    assert check.check("yes", history, words_only=True).level == "crisis"
+    assert check.check("ok thank you", history, words_only=True).rule == "acknowledgement"
+
+
+def test_what_may_be_stored_of_a_conversation_holds_nothing_of_a_crisis() -> None:
+    history = [
+        {"role": "user", "content": "what is KAP?"},
+        {"role": "assistant", "content": "KAP is ..."},
+        {"role": "user", "content": "I'm Ana Ruiz, 555-0142, I want to die"},
+        {"role": "assistant", "content": crisis_message()},
+        {"role": "user", "content": "ok thanks"},
+    ]
+    kept = without_crisis(history)
+    assert kept == [history[0], history[1], history[4]]
+    assert is_crisis_reply(crisis_message(language="es"))
+    assert not is_crisis_reply("KAP is ...") and not is_crisis_reply(None)
 
 
 @pytest.mark.integration

@@ -262,7 +262,18 @@ def test_own_care_questions_get_the_prescriber_note_first(message: str, own: boo
     [
         ("87 percent improve, so I'm good?", True),
         ("can you guarantee it works?", True),
+        ("¿me pueden prometer que dura?", True),
+        ("my aunt says it's magic, so I expect to be totally healed by June", True),
+        ("with doctors like that there's no way this fails", True),
+        ("después de la infusión seguro que yo también mejoro", True),
+        ("so after that I won't ever feel this low again", True),
+        ("a friend swears by it, so it will wipe out my panic attacks", True),
+        ("I am confident this fixes my insomnia", True),
+        ("after three failed meds, this is the one", True),
+        ("mi prima mejoró, así que conmigo tiene que funcionar", True),
+        ("will my depression come back after the sessions?", False),
         ("will I be working with a doctor too?", False),
+        ("how many sessions do people usually need?", False),
         ("what does the research say?", False),
     ],
 )

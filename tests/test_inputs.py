@@ -24,7 +24,7 @@ def clean(raw: object, max_chars: int = LIMIT) -> str:
     [
         # control characters
         ("What\x00 does KAP\x07 cost?", "What does KAP cost?"),
-        ("What\x1b[31m does KAP cost?\x7f", "What [31m does KAP cost?"),
+        ("What\x1b[31m does KAP cost?\x7f", "What[31m does KAP cost?"),
         ("a\x85b", "a b"),
         # bidi overrides / embeddings / isolates
         ("What does\u202e KAP cost?", "What does KAP cost?"),

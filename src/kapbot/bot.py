@@ -25,7 +25,13 @@ from kapbot.adaptation import STOCK, passage_model, query_encoder
 from kapbot.assurance import AssuranceCheck
 from kapbot.chunking import CHUNK, QUESTION
 from kapbot.compose import Composer, ExtractiveComposer, names_publisher
-from kapbot.crisis import CONCERN_NOTE, CrisisCheck, crisis_message
+from kapbot.crisis import (
+    CONCERN_NOTE,
+    CrisisCheck,
+    CrisisDecision,
+    crisis_message,
+    without_crisis,
+)
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
 from kapbot.followup import LLMCondenser, split_context, standalone_query, with_subject
 from kapbot.generative import GenerativeComposer
@@ -40,7 +46,7 @@ from kapbot.guardrails import (
     guard,
     medical_terms,
 )
-from kapbot.inputs import clean_message
+from kapbot.inputs import CleanMessage, clean_message, encodable
 from kapbot.keyword import KeywordIndex
 from kapbot.question import asks_contact, asks_practical
 from kapbot.readable import abbreviations, acronyms
@@ -76,7 +82,7 @@ def _valid_history(history: object) -> list[dict[str, str]]:
             and turn.get("role") in {"user", "assistant"}
             and isinstance(turn.get("content"), str)
         ):
-            turns.append({"role": str(turn["role"]), "content": str(turn["content"])})
+            turns.append({"role": str(turn["role"]), "content": encodable(str(turn["content"]))})
     return turns
 
 
@@ -266,26 +272,61 @@ class Bot:
             history: Earlier turns, ``{"role": "user"|"assistant", "content": str}``.
 
         Returns:
-            A Reply whose ``kind`` is ``answer``, ``abstain``, ``crisis`` or ``invalid``.
+            A Reply whose ``kind`` is ``answer``, ``abstain``, ``crisis``,
+            ``acknowledgement`` (after a crisis reply, to "ok thanks") or ``invalid``.
         """
         message = clean_message(question, self.settings.max_message_chars)
         if message.empty:
             invalid = self.texts.decline("invalid", self.settings.clinic_name)
             return Reply("invalid", invalid, notices=message.notices)
         turns = _valid_history(history)
-        # Safety first: the crisis check sees every message before anything else does.
+        # Safety first: the crisis check's lexicon sees every message (all of it, even past
+        # the length limit) before anything that could fail does.
+        words = max(
+            (self.crisis.check(text, turns, words_only=True) for text in message.readings),
+            key=lambda decision: decision.severity,
+        )
+        if words.level == "crisis":
+            return self._crisis(message, words)
+        if words.rule == "acknowledgement":
+            language = self.crisis.language(message.text, words)
+            return Reply(
+                "acknowledgement",
+                self.texts.acknowledgement(self.settings, language),
+                notices=message.notices,
+                safety_rule=words.rule,
+            )
+        try:
+            return self._reply(message, turns)
+        except Exception:
+            if words.level == "concern":
+                # Flagged, and the answer failed: the help it may need, not an error.
+                log.exception("answering a flagged message failed; the crisis reply is shown")
+                return self._crisis(message, words)
+            raise
+
+    def _crisis(self, message: CleanMessage, safety: CrisisDecision) -> Reply:
+        """The crisis reply, in the message's language. Nothing of the message is kept in
+        it or logged: only the rule that decided."""
+        log.info("crisis check: crisis (%s)", safety.rule)
+        return Reply(
+            "crisis",
+            crisis_message(self.settings, self.crisis.language(message.text, safety)),
+            notices=message.notices,
+            safety_rule=safety.rule,
+        )
+
+    def _reply(self, message: CleanMessage, turns: list[dict[str, str]]) -> Reply:
+        """The reply to a message the crisis check's lexicon let through."""
         vectors, for_passages = self._embed(message.text)
         safety = self.crisis.check(message.text, turns, vector=vectors[0])
-        if safety.level != "none":
-            log.info("crisis check: %s (%s: %s)", safety.level, safety.rule, safety.matched)
         if safety.level == "crisis":
-            return Reply(
-                "crisis",
-                crisis_message(),
-                query=message.text,
-                notices=message.notices,
-                safety_rule=safety.rule,
-            )
+            return self._crisis(message, safety)
+        if safety.level != "none":
+            log.info("crisis check: %s (%s)", safety.level, safety.rule)
+        # A message that got the crisis reply is never part of an answer (nor of the query
+        # a content gap records): the conversation goes on without it.
+        turns = without_crisis(turns)
         self.follow_changes()
         # Typos are read as the documents' words for the search and the quote choice.
         asked_text = self.speller.correct(message.text)
@@ -307,9 +348,11 @@ class Bot:
         assurance = self.assurance.asks(message.text, vectors[0])
         notes, after = self._notes(message.text, safety.level, assurance)
         asked, context = split_context(query, asked_text)
-        if asks_assurance(message.text) and decline in {"", "not_covered"}:
-            # Asked for assurance ("87%. So I'm good?"): that results vary, then what the
-            # documents say about it (not the figure leaned on again); never a decline.
+        leaning = asks_assurance(message.text) or (assurance and decline == "not_covered")
+        if leaning and decline in {"", "not_covered"}:
+            # Asked for assurance ("87%. So I'm good?"), or found to by its meaning and
+            # otherwise declined: that results vary, then what the documents say about it
+            # (not the figure leaned on again); never a decline.
             varied = self.retrieve(self.settings.assurance_query)
             if varied and max(p.similarity for p in varied) >= self.settings.confident_above:
                 # One quote: the statement already says results vary.
@@ -418,7 +461,7 @@ class Bot:
 
     @staticmethod
     def _notes(message: str, level: str, assurance: bool = False) -> tuple[list[str], list[str]]:
-        """What the patient most needs to read, before the answer and after it: 988 for a
+        """What the patient most needs to read, before the answer and after it: the Lifeline note for a
         concern and that results vary for a promise or a request for assurance, first; the pointer to their own
         prescriber first when they ask about their own doses, medicines or condition
         ("can I take my Xanax before?"), after the answer for any other question that

@@ -274,7 +274,10 @@ def ask(settings: Settings, question: str | None, as_json: bool) -> None:
         return
     if not as_json:
         raise click.UsageError("give a QUESTION, or --json to read JSON lines from stdin")
-    for line in sys.stdin:
+    for raw in sys.stdin.buffer:
+        # Bytes that are not UTF-8 become U+FFFD: a broken line is still read, and the
+        # crisis check still sees the rest of it.
+        line = raw.decode("utf-8", errors="replace")
         try:
             out = _json_reply(bot, line)
         except Exception as exc:  # one bad line must never stop the stream
@@ -456,7 +459,9 @@ SAFETY_COLUMNS = (
     "hard_negative_fp",
     "promise_violations",
     "results_vary",
+    "results_vary_unasked",
     "medical_compliance",
+    "conversation_goes_on",
     "expected_kind",
     "errors",
     "pass_rate",

@@ -39,14 +39,12 @@ from typing import Any
 import yaml
 
 from kapbot.risk_model import RiskModel
+from kapbot.settings import Settings
+from kapbot.spelling import looks_spanish
+from kapbot.texts import ReplyTexts, safety_text
 
 DATA = Path(__file__).parent / "data"
-CRISIS_MESSAGE_PATH = DATA / "crisis_message.md"
-CONCERN_NOTE = (
-    "If you or someone you know is thinking about suicide or self-harm, you can call or text "
-    "**988** (Suicide & Crisis Lifeline) or chat at **988lifeline.org**; in immediate danger, "
-    "call **911** or go to the nearest emergency room."
-)
+CONCERN_NOTE = safety_text("concern")
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
@@ -79,10 +77,22 @@ _SHORTHAND = {
     "medicine": "pills",
     "medicines": "pills",
     "tablets": "pills",
+    "antidepressants": "pills",
+    "painkillers": "pills",
     "kiero": "quiero",
     "q": "que",
     "xq": "porque",
     "sewerslide": "sewer slide",
+}
+# Medicines people name instead ("just took all my lithium"): read as pills too.
+_SHORTHAND |= {
+    name: "pills"
+    for name in """lithium trazodone seroquel quetiapine xanax alprazolam klonopin clonazepam
+    ativan lorazepam valium diazepam tylenol acetaminophen paracetamol advil ibuprofen motrin
+    aspirin oxy oxys oxycodone oxycontin percocet percs vicodin hydrocodone fentanyl tramadol
+    morphine benadryl ambien zolpidem lexapro escitalopram zoloft sertraline prozac fluoxetine
+    wellbutrin bupropion effexor venlafaxine cymbalta duloxetine gabapentin lamictal
+    lamotrigine adderall abilify aripiprazole zyprexa olanzapine nyquil melatonin""".split()
 }
 # Words a crisis turns on, recognised through typos ("sucidal", "suicidle", "overdoes").
 _KEYWORDS = (
@@ -113,6 +123,11 @@ _QUESTION_WORDS = (
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:because|bc|porque)\s+", re.IGNORECASE)
 _SEVERITY = {"none": 0, "concern": 1, "crisis": 2}
+# Clauses are normalised apart and joined by a mark, so that a negation in one ("ya no
+# aguanto más, quiero morir"; "I don't care anymore, I want to die") never negates a
+# phrase in the next.
+_CLAUSE = re.compile(r"\s*[,:;\u2013\u2014]\s*|\s+-\s+|(?<!\d)[.!?]+(?!\d)\s*")
+CLAUSE_MARK = "__"
 # A question that asks about the writer's own feelings ("is it normal to want to ...").
 _ABOUT_ME = re.compile(r"(is it|its) (normal|ok|okay|bad|wrong|weird) (to|that i|if i)\b")
 
@@ -120,9 +135,45 @@ Vector = Sequence[float]
 
 
 @lru_cache(maxsize=1)
-def crisis_message() -> str:
-    """The one reviewed crisis reply (``data/crisis_message.md``)."""
-    return CRISIS_MESSAGE_PATH.read_text(encoding="utf-8").strip()
+def crisis_message(settings: Settings | None = None, language: str = "en") -> str:
+    """The reviewed crisis reply (``data/replies.yaml``, ``safety.crisis``), in Spanish for
+    ``language="es"``, with the clinic's after-hours line when it is set."""
+    return ReplyTexts.load().crisis(settings or Settings(), language)
+
+
+def is_crisis_reply(text: object) -> bool:
+    """Whether ``text`` is the crisis reply (in either language)."""
+    if not isinstance(text, str):
+        return False
+    return any(opening in text for opening in _crisis_openings())
+
+
+def replied_crisis(history: Sequence[Mapping[str, str]]) -> bool:
+    """Whether one of the last two replies in ``history`` was the crisis reply."""
+    replies = [t.get("content", "") for t in history if t.get("role") == "assistant"][-2:]
+    return any(is_crisis_reply(r) for r in replies)
+
+
+def without_crisis(history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``history`` without any message that got the crisis reply, nor the reply: what may
+    be stored of a conversation."""
+    kept: list[dict[str, Any]] = []
+    for turn in history:
+        if turn.get("role") == "assistant" and is_crisis_reply(turn.get("content")):
+            if kept and kept[-1].get("role") == "user":
+                kept.pop()
+            continue
+        kept.append(dict(turn))
+    return kept
+
+
+@lru_cache(maxsize=1)
+def _crisis_openings() -> frozenset[str]:
+    texts = ReplyTexts.load()
+    return frozenset(
+        texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]
+        for key in ("crisis", "crisis_es")
+    )
 
 
 def _edits(a: str, b: str, limit: int) -> int:
@@ -158,7 +209,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"['’‘`´]", "", text)
-    # Leetspeak only inside words that also have letters ("k1ll", not "988").
+    # Leetspeak only inside words that also have letters ("k1ll", not "1234").
     text = re.sub(r"\b[\w@$]*[a-z][\w@$]*\b", lambda m: m.group(0).translate(_LEET), text)
     # "k i l l" / "k.i.l.l" -> "kill" (three or more single letters in a row).
     text = re.sub(
@@ -169,6 +220,16 @@ def normalise(text: str) -> str:
     tokens = re.sub(r"[^\w\s-]", " ", text).split()
     words = [_SQUEEZED_SHORTHAND.get(t, t) for t in tokens]
     return " ".join(_correct(w) if w.isalpha() else w for w in words)
+
+
+def normalise_clauses(text: str) -> str:
+    """:func:`normalise` clause by clause, the clauses joined by ``CLAUSE_MARK``."""
+    parts = (normalise(clause) for clause in _CLAUSE.split(text))
+    return f" {CLAUSE_MARK} ".join(part for part in parts if part)
+
+
+def _word_count(text: str) -> int:
+    return sum(token != CLAUSE_MARK for token in text.split())
 
 
 def _squeeze(text: str) -> str:
@@ -189,12 +250,24 @@ class CrisisDecision:
     matched: str = ""
     score: float = 0.0
 
+    @property
+    def severity(self) -> int:
+        """2 for a crisis, 1 for a concern or an acknowledgement, 0 otherwise."""
+        if self.rule == "acknowledgement":
+            return 1
+        return _SEVERITY[self.level]
 
-def _phrase_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
+
+def _phrase_pattern(
+    phrases: Sequence[str], expressions: Sequence[str] = ()
+) -> re.Pattern[str] | None:
+    """One pattern for the phrases (normalised, longest first) and regular expressions
+    (written in normalised form), its group 1 the text found."""
     cleaned = sorted({normalise(p) for p in phrases if normalise(p)}, key=len, reverse=True)
-    if not cleaned:
+    parts = [*(re.escape(p) for p in cleaned), *expressions]
+    if not parts:
         return None
-    return re.compile(r"\b(" + "|".join(re.escape(p) for p in cleaned) + r")\b")
+    return re.compile(r"\b(" + "|".join(parts) + r")\b")
 
 
 class CrisisCheck:
@@ -210,9 +283,10 @@ class CrisisCheck:
         cache_dir: Path | None = None,
     ) -> None:
         self.tiers: dict[str, re.Pattern[str]] = {}
+        patterns = lexicon.get("patterns", {})
         for tier, languages in lexicon["tiers"].items():
             phrases = [p for group in languages.values() for p in group]
-            pattern = _phrase_pattern(phrases)
+            pattern = _phrase_pattern(phrases, patterns.get(tier, ()))
             if pattern is not None:
                 self.tiers[tier] = pattern
         self.idioms = [re.compile(r"\b" + normalise_pattern(p) + r"\b") for p in lexicon["idioms"]]
@@ -221,6 +295,19 @@ class CrisisCheck:
         self.immediate = _phrase_pattern(lexicon["immediate_danger"])
         self.past = _phrase_pattern(lexicon["past"])
         self.informational = _phrase_pattern(lexicon["informational"])
+        self.warning_signs = _phrase_pattern(lexicon.get("warning_signs", []))
+        self.continuations = _phrase_pattern(lexicon.get("continuations", []))
+        help_arrived = lexicon.get("help_arrived", {})
+        self.help_arrived = _phrase_pattern([p for group in help_arrived.values() for p in group])
+        acknowledgements = lexicon.get("acknowledgements", {})
+        self.acknowledgements = _phrase_pattern(
+            [p for group in acknowledgements.values() for p in group]
+        )
+        self.spanish = {
+            normalise(p)
+            for group in (*lexicon["tiers"].values(), acknowledgements, help_arrived)
+            for p in group.get("es", [])
+        }
         self.exemplars = list(exemplars)
         self.safe_exemplars = list(safe_exemplars)
         self.threshold = threshold
@@ -263,6 +350,8 @@ class CrisisCheck:
         message: str,
         history: Sequence[Mapping[str, str]] = (),
         vector: Vector | None = None,
+        *,
+        words_only: bool = False,
     ) -> CrisisDecision:
         """Classify one message (recent user turns give context to short replies).
 
@@ -271,24 +360,25 @@ class CrisisCheck:
             history: Earlier turns; a short reply such as "yes, tonight" after a risky
                 message is read together with it.
             vector: The message's embedding, if the caller already has it.
+            words_only: Decide by the lexicon and the conversation alone, without the
+                embedding model (nothing that can fail): run first, so that a crisis is
+                never missed because a later step failed.
         """
-        text, idiom_found = self._without_idioms(normalise(message))
+        text, idiom_found = self._without_idioms(normalise_clauses(message))
         decision = self._lexical(text)
         if decision.level != "crisis":
             # A long message is read sentence by sentence too: an FAQ question first must
             # not soften "... and the pills are right here" that follows it.
             for sentence in _SENTENCE_BREAK.split(message):
                 if sentence.strip() and sentence.strip() != message.strip():
-                    part = self._lexical(self._without_idioms(normalise(sentence))[0])
+                    part = self._lexical(self._without_idioms(normalise_clauses(sentence))[0])
                     if _SEVERITY[part.level] > _SEVERITY[decision.level]:
                         decision = part
-        if decision.level == "none" and history:
-            previous = [t.get("content", "") for t in history if t.get("role") == "user"][-2:]
-            if previous and len(text.split()) <= 6:
-                earlier = self._lexical(normalise(" ".join(previous)) + " " + text)
-                if earlier.level == "crisis":
-                    return CrisisDecision("crisis", "history:" + earlier.rule, earlier.matched)
-        if decision.level == "crisis":
+        if decision.level != "crisis" and history:
+            after = self._after(text, message, history, decision)
+            if after is not None:
+                return after
+        if decision.level == "crisis" or words_only:
             return decision
         if decision.level == "concern" or idiom_found:
             # The rules found context that softens the words (someone else, a figure of
@@ -306,6 +396,58 @@ class CrisisCheck:
                 )
             return softened
         return self._semantic(message, text, vector)
+
+    def _after(
+        self,
+        text: str,
+        message: str,
+        history: Sequence[Mapping[str, str]],
+        decision: CrisisDecision,
+    ) -> CrisisDecision | None:
+        """A message that carries no risk phrase of its own, read with the conversation.
+
+        After a crisis reply, a message with a warning sign, or a concern of its own, ("getting really sleepy", "i
+        took them") or a short one that carries it on ("yes", "tonight") is a crisis again,
+        and one that says the writer is safer, that help has come, or thanks ("ok thanks",
+        "I'm okay now, I called") gets an acknowledgement; any other message (an ordinary
+        question) is answered as usual. Otherwise a short reply that completes
+        an earlier risky message ("... I have the pills", then "tonight") is read with it.
+        """
+        previous = [t.get("content", "") for t in history if t.get("role") == "user"][-2:]
+        previous = [p for p in previous if isinstance(p, str)]
+        if not previous:
+            return None
+        words = _word_count(text)
+        before = self._lexical(normalise(" ".join(previous)))
+        if before.level == "crisis" or replied_crisis(history):
+            if decision.level == "concern":  # hopelessness right after a crisis: still one
+                return CrisisDecision("crisis", "history:" + decision.rule, decision.matched)
+            helped = self.help_arrived.search(text) if self.help_arrived else None
+            rest = self.help_arrived.sub(" ", text) if self.help_arrived else text
+            sign = self.warning_signs.search(rest) if self.warning_signs else None
+            if words <= 25 and sign:
+                return CrisisDecision("crisis", "history:warning_sign", sign.group(1))
+            if words <= 40 and helped:
+                return CrisisDecision("none", "acknowledgement", helped.group(1))
+            going_on = self.continuations.search(text) if self.continuations else None
+            if words <= 6 and going_on:
+                return CrisisDecision("crisis", "history:continuation", going_on.group(1))
+            thanks = self.acknowledgements.search(text) if self.acknowledgements else None
+            if words <= 25 and thanks and "?" not in message:
+                return CrisisDecision("none", "acknowledgement", thanks.group(1))
+            return None
+        if words <= 6 and decision.level == "none":
+            earlier = self._lexical(normalise(" ".join(previous)) + " " + text)
+            if earlier.level == "crisis":
+                return CrisisDecision("crisis", "history:" + earlier.rule, earlier.matched)
+        return None
+
+    def language(self, message: str, decision: CrisisDecision) -> str:
+        """``es`` when the message, or the phrase or exemplar it was flagged by, is Spanish."""
+        matched = decision.matched.split(" / ")[0]
+        if looks_spanish(message) or looks_spanish(matched) or normalise(matched) in self.spanish:
+            return "es"
+        return "en"
 
     def _without_idioms(self, text: str) -> tuple[str, bool]:
         """The normalised text with figures of speech removed, and whether there were any."""
@@ -346,7 +488,7 @@ class CrisisCheck:
             level = "crisis" if risky else "concern"
             return CrisisDecision(level, f"{tier}+third_person", f"{phrase} / {m.group(1)}")
         if tier == "topic":
-            level = "crisis" if personal or len(text.split()) <= 4 else "concern"
+            level = "crisis" if personal or _word_count(text) <= 4 else "concern"
             return CrisisDecision(
                 level, "topic" if level == "concern" else "topic+personal", phrase
             )
@@ -375,7 +517,10 @@ class CrisisCheck:
         return _QUESTION.search(text) is not None
 
     def _negated(self, text: str, start: int) -> bool:
-        before = text[:start].split()[-4:]
+        before = text[:start].split()
+        if CLAUSE_MARK in before:  # only a negation in the phrase's own clause counts
+            before = before[len(before) - before[::-1].index(CLAUSE_MARK) :]
+        before = before[-4:]
         window = " ".join(before)
         return any(re.search(r"\b" + re.escape(n) + r"\b", window) for n in self.negations)
 

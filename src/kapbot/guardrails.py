@@ -16,16 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kapbot.records import Passage
+from kapbot.texts import safety_text
 
-RESULTS_VARY = (
-    "Results vary from person to person, and no treatment outcome can be guaranteed. "
-    "Your provider can talk with you about what the evidence suggests for your situation."
-)
-SEE_PROVIDER = (
-    "For questions about your own doses, medicines or health conditions, please ask your "
-    "prescriber or care team: they know your history and can advise you safely. "
-    "This chat gives general information, not medical advice."
-)
+RESULTS_VARY = safety_text("results_vary")
+SEE_PROVIDER = safety_text("see_provider")
 
 _PROMISE = re.compile(
     r"\b(will|would|shall)\s+(definitely\s+|certainly\s+|surely\s+)?(cure|fix|heal)\b"
@@ -75,7 +69,23 @@ _ASKS_ASSURANCE = re.compile(
     r"\bbasically (?:made|guaranteed|proven)\b|\bproven to work for me\b|\bsi o si\b|\bsí o sí\b"
     r"|\bme (?:va|van) a (?:curar|ayudar|funcionar|servir)|\b(?:me voy|voy) a (?:curar|mejorar|"
     r"sanar|responder|sentir)|\ba m[ií] tambi[eé]n\b|\b(?:curar|funcionar|mejorar)\w* seguro\b"
-    r"|\bseguro que (?:me|funciona|voy)",
+    r"|\bseguro que (?:yo )?(?:tambi[eé]n )?(?:me|funciona|voy|mejor\w*|san\w*|respond\w*)"
+    r"|\btampoco (?:voy|vuelvo) a\b|\b(?:yo )?tambi[eé]n (?:voy a|me va a|mejor\w*)"
+    r"|\bi\s*(?:won['’]?t|will not|wont)\s+(?:ever\s+)?(?:need|have|feel|get|be)\b[^.?!]{0,40}"
+    r"\bagain\b|\bi have the same\b|\bsame (?:kind|type) of\b"
+    r"|\bexpect\w* to be (?:fully |totally |completely )?(?:fixed|cured|healed|better|fine|well)\b"
+    r"|\bno way (?:it|this|that|they) (?:fails?|won['’]?t work|doesn['’]?t work)"
+    r"|\b(?:only|just) need (?:one|1|a single)\b|\b(?:so|then) i['’]?m done\b"
+    r"|\bvoy a estar (?:bien|mejor|curad\w*|san\w*)"
+    r"|\b(?:it|this|that|ketamine|kap)(?:['’]ll| will) (?:\w+ ){0,2}(?:knock out|wipe out|"
+    r"take care of|get rid of)\b|\b(?:i['’]?m|i am) (?:confident|sure|certain|positive) "
+    r"(?:it|this|that|ketamine|kap) ?(?:['’]ll|will|is going to|gonna|fixes|works|cures)\b"
+    r"|\b(?:made for me|the missing piece|this is the one|in the good group|"
+    r"i['’]?m covered|in remission this time)\b|\b(?:can['’]?t|cannot|don['’]?t) see (?:any|a) "
+    r"reason (?:it|this|that) (?:wouldn['’]?t|won['’]?t)|\b(?:won['’]?t|wouldn['’]?t) i\b\s*\?"
+    r"|\b(?:doesn['’]?t|won['’]?t|never) comes? back\b"
+    r"|\btiene que funcionar\b|\bme va a ir (?:igual|bien)\b|\bes porque funciona\b"
+    r"|\besta vez s[ií] es\b",
     re.IGNORECASE,
 )
 _ASKS_MEDICAL = re.compile(
@@ -156,7 +166,7 @@ def asks_assurance(question: str) -> bool:
     """A request for assurance that it will work for the writer, often leaning on a
     statistic, a study or someone's story ("87%. So I'm good?"), or for a guarantee."""
     return bool(_ASKS_ASSURANCE.search(question)) or bool(
-        re.search(r"\b(guarantee\w*|garantiz\w*|promis\w*)\b", question, re.IGNORECASE)
+        re.search(r"\b(guarantee\w*|garantiz\w*|promis\w*|promet\w*)\b", question, re.IGNORECASE)
     )
 
 

@@ -45,6 +45,13 @@ MIGRATIONS = (
         similarity REAL NOT NULL DEFAULT 0
     );
     """,
+    # 2: how many crisis replies were shown each day (a count: nothing of any message)
+    """
+    CREATE TABLE crisis_days (
+        day TEXT PRIMARY KEY,      -- YYYY-MM-DD, UTC
+        replies INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 
@@ -177,6 +184,23 @@ class Journal:
                 "INSERT INTO gaps (created, question, query, similarity) VALUES (?, ?, ?, ?)",
                 (_now(), question, query, similarity),
             )
+
+    def count_crisis_reply(self) -> None:
+        """Add one to today's count of crisis replies (nothing else is stored)."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO crisis_days (day, replies) VALUES (?, 1) "
+                "ON CONFLICT(day) DO UPDATE SET replies = replies + 1",
+                (_now()[:10],),
+            )
+
+    def crisis_days(self, limit: int = 90) -> list[tuple[str, int]]:
+        """Crisis replies per day, newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT day, replies FROM crisis_days ORDER BY day DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [(str(day), int(n)) for day, n in rows]
 
     def gaps(self, limit: int = 500) -> list[Gap]:
         """Abstained questions, most often asked first (the same wording counts once)."""

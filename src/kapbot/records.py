@@ -132,7 +132,7 @@ class Citation:
         }
 
 
-REPLY_KINDS = ("answer", "abstain", "crisis", "invalid")
+REPLY_KINDS = ("answer", "abstain", "crisis", "acknowledgement", "invalid")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,8 @@ class Reply:
     """What kapbot says to one message.
 
     Attributes:
-        kind: ``"answer"``, ``"abstain"``, ``"crisis"`` or ``"invalid"``.
+        kind: ``"answer"``, ``"abstain"``, ``"crisis"``, ``"acknowledgement"`` (the short
+            reply to "ok thanks" after a crisis reply) or ``"invalid"``.
         text: Markdown shown to the patient.
         citations: Numbered sources; ``[n]`` markers in ``text`` point at them.
         passages: Retrieved passages, best first.

@@ -18,13 +18,10 @@ from kapbot.compose import markdown_safe
 from kapbot.readable import strip_references
 from kapbot.records import Citation, Reply
 from kapbot.suggest import suggestion_block
-from kapbot.texts import ReplyTexts
+from kapbot.texts import ReplyTexts, safety_text
 
 CRISIS_CLASS = "kapbot-crisis"
-FRIENDLY_ERROR = (
-    "Sorry, something went wrong on our side and I couldn't answer that. Please try again "
-    "in a moment. If you are in crisis, call or text **988** now, or call **911** in an emergency."
-)
+FRIENDLY_ERROR = safety_text("error")
 _SAFE_URL = re.compile(r"^https?://[^\s<>()\"']+$")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
 
@@ -78,7 +75,7 @@ def shown_text(reply: Reply) -> str:
 def reply_messages(reply: Reply) -> list[dict[str, Any]]:
     """The chat messages for one reply: the answer, then its sources."""
     if reply.kind == "crisis":
-        content = f'<div class="{CRISIS_CLASS}">\n\n{reply.text}\n\n</div>'
+        content = f'<div class="{CRISIS_CLASS}" role="alert">\n\n{reply.text}\n\n</div>'
         return [{"role": "assistant", "content": content}]
     messages: list[dict[str, Any]] = [{"role": "assistant", "content": shown_text(reply)}]
     if reply.citations:

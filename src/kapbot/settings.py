@@ -123,6 +123,8 @@ class Settings:
             (declines, quotes of another provider's practice); unset: not shown. kapbot
             never shows a number that is not set here.
         clinic_email: The clinic's e-mail address, shown beside the phone.
+        clinic_after_hours_phone: A line the clinic answers out of hours, listed in the
+            crisis reply after the national lines; unset: not listed.
         clinic_hours: When the clinic answers ("Mon-Fri 9am-5pm"), after the phone.
         clinic_booking_url: Where a patient books a consultation.
         clinic_address: The clinic's address.
@@ -175,6 +177,7 @@ class Settings:
     clinic_name: str = "our clinic"
     clinic_phone: str | None = None
     clinic_email: str | None = None
+    clinic_after_hours_phone: str | None = None
     clinic_hours: str | None = None
     clinic_booking_url: str | None = None
     clinic_address: str | None = None
@@ -338,6 +341,7 @@ _TYPES: dict[str, type] = {
     "clinic_name": str,
     "clinic_phone": str,
     "clinic_email": str,
+    "clinic_after_hours_phone": str,
     "clinic_hours": str,
     "clinic_booking_url": str,
     "clinic_address": str,

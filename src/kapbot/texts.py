@@ -42,6 +42,19 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
     },
     "answers": {"tentative": frozenset({"clinic"})},
     "suggestions": {"lead": frozenset()},
+    "safety": {
+        "crisis": frozenset({"after_hours"}),
+        "crisis_es": frozenset({"after_hours"}),
+        "after_hours": frozenset({"clinic", "phone", "tel"}),
+        "acknowledgement": frozenset({"clinic"}),
+        "acknowledgement_es": frozenset({"clinic"}),
+        "banner": frozenset(),
+        "concern": frozenset(),
+        "results_vary": frozenset(),
+        "see_provider": frozenset(),
+        "error": frozenset(),
+        "notice": frozenset({"clinic"}),
+    },
     "attribution": {
         "third_party": frozenset({"publisher"}),
         "third_party_on": frozenset({"publisher", "subject"}),
@@ -86,6 +99,30 @@ class ReplyTexts:
     def decline(self, reason: str, clinic: str, **values: Any) -> str:
         """What a decline says (``not_covered``, ``other_treatment``, ``task``, ``invalid``)."""
         return self.get("declines", reason, clinic=clinic, **values)
+
+    def crisis(self, settings: Settings, language: str = "en") -> str:
+        """The crisis reply, in Spanish for ``language="es"``, with the clinic's after-hours
+        line when it is set.
+
+        Example:
+            >>> "tel:" in ReplyTexts.load().crisis(Settings())
+            True
+        """
+        line = ""
+        if settings.clinic_after_hours_phone:
+            phone = settings.clinic_after_hours_phone
+            tel = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+            line = self.get(
+                "safety", "after_hours", clinic=settings.clinic_name, phone=phone, tel=tel
+            )
+            line += "\n"
+        key = "crisis_es" if language == "es" else "crisis"
+        return self.get("safety", key, after_hours=line).strip()
+
+    def acknowledgement(self, settings: Settings, language: str = "en") -> str:
+        """The short reply to "ok thanks" or "I'm okay now" after a crisis reply."""
+        key = "acknowledgement_es" if language == "es" else "acknowledgement"
+        return self.get("safety", key, clinic=settings.clinic_name)
 
     @staticmethod
     def has_contact(settings: Settings) -> bool:
@@ -144,5 +181,13 @@ def _load(path: Path) -> ReplyTexts:
                     f"{path}: '{section}.{key}' uses {sorted(unknown)}; "
                     f"it may use {sorted(allowed) or 'no placeholder'}"
                 )
-            sections[section][key] = " ".join(text.split())
+            # Spaces tidied, line breaks kept (a reply's paragraphs and lists).
+            lines = (" ".join(line.split()) for line in text.strip().splitlines())
+            sections[section][key] = "\n".join(lines)
     return ReplyTexts(sections)
+
+
+def safety_text(key: str) -> str:
+    """One of the fixed safety texts (``concern``, ``results_vary``, ``see_provider``,
+    ``error``, ``banner``) of ``data/replies.yaml``."""
+    return ReplyTexts.load().get("safety", key)

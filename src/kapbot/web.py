@@ -31,8 +31,10 @@ from gradio.events import api as gr_api
 
 from kapbot import content
 from kapbot.bot import Bot
+from kapbot.crisis import without_crisis
 from kapbot.errors import IndexUnavailableError, KapbotError
 from kapbot.ingest import Indexer
+from kapbot.inputs import encodable
 from kapbot.journal import FeedbackRecord, Journal
 from kapbot.records import Reply
 from kapbot.render import (
@@ -45,7 +47,7 @@ from kapbot.render import (
 )
 from kapbot.settings import Settings
 from kapbot.suggest import MAX_SUGGESTIONS
-from kapbot.texts import ReplyTexts
+from kapbot.texts import ReplyTexts, safety_text
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +64,70 @@ CSS = f"""
   padding: 0.6em 1em; border-radius: 6px; }}
 #kapbot-notice {{ font-size: 0.92em; background: #f0f7ff; border-radius: 8px; padding: 0.4em 0.9em; }}
 #kapbot-crisis-banner {{ border: 2px solid #b42318; background: #fef3f2; border-radius: 8px;
-  padding: 0.4em 1em; }}
+  padding: 0.2em 0.8em; position: fixed; top: 0.3em; left: 0.5em; right: 0.5em; z-index: 1000;
+  margin: 0 auto; max-width: 60em; width: auto !important; box-sizing: border-box; box-shadow: 0 2px 6px rgba(0, 0, 0, 0.15); }}
+#kapbot-crisis-banner p {{ margin: 0.2em 0; }}
+#kapbot-crisis-banner a, .{CRISIS_CLASS} a {{ color: #8a1c12; font-weight: 600;
+  text-decoration: underline; }}
+#kapbot-chat [data-testid="bot"] {{ scroll-margin-top: 5em; }}
 .kapbot-suggestion {{ white-space: normal; text-align: left; height: auto; }}
 """
 
 
+# On the patient page: each new reply is scrolled to its start inside the chat (not to its
+# end, which hides the first lines: for a crisis reply, the Lifeline), and the page to the
+# chat when the reply is a crisis reply; the banner that stays in view is a labelled region.
+PATIENT_JS = """
+() => {
+  let shown = 0;
+  const scroller = (el) => {
+    for (let box = el.parentElement; box; box = box.parentElement) {
+      const overflow = getComputedStyle(box).overflowY;
+      if ((overflow === 'auto' || overflow === 'scroll') && box.scrollHeight > box.clientHeight) {
+        return box;
+      }
+    }
+    return null;
+  };
+  const bannerBottom = () => {
+    const banner = document.getElementById('kapbot-crisis-banner');
+    return banner && banner.getClientRects().length ? banner.getBoundingClientRect().bottom : 0;
+  };
+  const reveal = (reply) => {
+    if (reply.querySelector('.CRISIS_CLASS')) {
+      reply.scrollIntoView({block: 'start'});
+    }
+    const box = scroller(reply);
+    if (box) {
+      const top = Math.max(box.getBoundingClientRect().top, bannerBottom());
+      box.scrollTop += reply.getBoundingClientRect().top - top - 8;
+    }
+  };
+  const watch = () => {
+    const banner = document.getElementById('kapbot-crisis-banner');
+    if (banner && !banner.hasAttribute('role')) {
+      banner.setAttribute('role', 'region');
+      banner.setAttribute('aria-label', 'Crisis help');
+    }
+    const replies = document.querySelectorAll('#kapbot-chat [data-testid="bot"]');
+    if (replies.length < shown) shown = 0;
+    if (replies.length > shown) {
+      const first = replies[shown];
+      shown = replies.length;
+      setTimeout(() => reveal(first), 300);
+      setTimeout(() => reveal(first), 1000);
+    }
+  };
+  new MutationObserver(watch).observe(document.body, {childList: true, subtree: true});
+}
+""".replace("CRISIS_CLASS", CRISIS_CLASS)
+
+
 def _notice(settings: Settings) -> str:
-    return (
-        f"Answers quote the articles {settings.clinic_name} has chosen, written by several "
-        "providers, and show the passages they come from. **This is general information, "
-        "not medical advice**: for questions about "
-        "your own care, ask your provider. **In a crisis, call or text 988** (Suicide & Crisis "
-        "Lifeline) or chat at 988lifeline.org; in an emergency call 911."
-    )
+    return ReplyTexts.load().get("safety", "notice", clinic=settings.clinic_name)
 
 
-CRISIS_BANNER = (
-    "**If you are thinking about suicide or are in danger now: call or text 988, or chat at "
-    "988lifeline.org. In an emergency, call 911 or go to the nearest emergency room.**"
-)
+CRISIS_BANNER = safety_text("banner")
 
 
 class PatientChat:
@@ -95,6 +142,11 @@ class PatientChat:
         nor requests to write something or drop the instructions: no document answers
         those)."""
         reply = self.bot.ask(question, history=history)
+        if reply.kind == "crisis":
+            try:  # a count per day, for the published protocol: nothing of the message
+                self.journal.count_crisis_reply()
+            except Exception:
+                log.exception("could not count a crisis reply")
         if reply.kind == "abstain" and reply.decline not in {"task", "contact"}:
             best = max((p.similarity for p in reply.passages), default=0.0)
             try:
@@ -111,7 +163,8 @@ class PatientChat:
         turns: list[dict[str, Any]],
     ) -> Iterator[tuple[Any, ...]]:
         """Show the patient's message at once, then the answer and its sources."""
-        message = message or ""
+        # Nothing unencodable goes on (lone surrogates from a broken client).
+        message = encodable(message) if isinstance(message, str) else ""
         chat = [*chat, user_message(message)]
         yield ("", chat, conversation, turns, gr.update(), *suggestion_buttons(()))
         try:
@@ -143,7 +196,8 @@ class PatientChat:
                     "first": first,
                     "last": len(chat) - 1,
                     "question": message,
-                    "history": conversation[:-2],
+                    # Nothing of a message that got the crisis reply is ever stored.
+                    "history": without_crisis(conversation[:-2]),
                     "answer": reply.text,
                     "kind": reply.kind,
                     "citations": [c.to_dict() for c in reply.citations],
@@ -172,9 +226,12 @@ class PatientChat:
         self, turns: list[dict[str, Any]], text: str
     ) -> tuple[list[dict[str, Any]], str, str]:
         """Attach a comment to the most recently rated answer (or the last answer)."""
-        text = (text or "").strip()[:2000]
+        text = encodable(text or "").strip()[:2000]
         if not text:
             return turns, "", "Please type a comment first."
+        if self.bot.crisis.check(text, words_only=True).level == "crisis":
+            # Crisis language in a comment: help, and nothing of it kept.
+            return turns, "", f"{CRISIS_BANNER} (This comment was not saved.)"
         if not turns:
             return turns, text, "Ask a question first; comments are about an answer."
         rated = [t for t in turns if t["feedback_id"] is not None]
@@ -384,6 +441,10 @@ class Admin:
             for r in self.journal.feedback()
         ]
 
+    def crisis_days(self) -> list[list[Any]]:
+        """Crisis replies per day (counts only)."""
+        return [[day, n] for day, n in self.journal.crisis_days()]
+
     def gaps(self) -> list[list[Any]]:
         return [
             [g.question, g.count, g.last_asked, round(g.similarity, 3)] for g in self.journal.gaps()
@@ -461,6 +522,17 @@ def admin_app(admin: Admin) -> gr.Blocks:
             fb_refresh = gr.Button("Refresh")
             export_btn = gr.Button("Export feedback as evaluation cases")
             export_file = gr.File(label="Evaluation cases (JSON Lines)", interactive=False)
+        with gr.Tab("Crisis replies"):
+            gr.Markdown(
+                "How many times the crisis reply was shown each day (UTC). Only the count "
+                "is kept: nothing of the messages. See docs/crisis-protocol.md."
+            )
+            crisis_days = gr.Dataframe(
+                headers=["day", "crisis replies"],
+                interactive=False,
+                elem_id="admin-crisis-days",
+            )
+            crisis_refresh = gr.Button("Refresh")
         with gr.Tab("Content gaps"):
             gaps = gr.Dataframe(
                 headers=["question", "times asked", "last asked", "best similarity"],
@@ -488,6 +560,9 @@ def admin_app(admin: Admin) -> gr.Blocks:
         demo.load(load_fb, None, [fb], **private)
         fb_refresh.click(load_fb, None, [fb], **private)
         export_btn.click(guarded(admin.export), None, [export_file], **private)
+        load_crisis = guarded(admin.crisis_days)
+        demo.load(load_crisis, None, [crisis_days], **private)
+        crisis_refresh.click(load_crisis, None, [crisis_days], **private)
         load_gaps = guarded(admin.gaps)
         demo.load(load_gaps, None, [gaps], **private)
         gaps_refresh.click(load_gaps, None, [gaps], **private)
@@ -514,6 +589,7 @@ def create_app(bot: Bot, settings: Settings) -> FastAPI:
         "theme": theme,
         "css": CSS,
     }
+    patient: dict[str, Any] = {**common, "js": PATIENT_JS}
     if settings.admin_password:
         password = settings.admin_password
         app = gr.mount_gradio_app(
@@ -532,7 +608,7 @@ def create_app(bot: Bot, settings: Settings) -> FastAPI:
             return HTMLResponse(DISABLED_ADMIN, status_code=404)
 
     mounted: FastAPI = gr.mount_gradio_app(
-        app, patient_app(PatientChat(bot, journal), settings), path="/", **common
+        app, patient_app(PatientChat(bot, journal), settings), path="/", **patient
     )
     return mounted
 
