@@ -280,6 +280,33 @@ def test_admin_login_upload_ask_remove(page, server, browser, tmp_path: Path) ->
     chat.close()
 
 
+def test_the_admin_page_counts_crisis_replies_per_day(page, server) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from gradio_client import Client
+
+    secret = "this is Robin Vale and I want to kill myself"
+    assert Client(server["url"], verbose=False).predict(secret, [], api_name="/ask")["kind"] == (
+        "crisis"
+    )
+    page.goto(server["url"] + "admin/")
+    page.get_by_label("username").fill("admin")
+    page.get_by_label("password").fill(PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_selector("#admin-docs")
+    page.get_by_role("tab", name="Crisis replies").click()
+    today = datetime.now(UTC).date().isoformat()
+    page.wait_for_function(
+        "day => document.querySelector('#admin-crisis-days').innerText.includes(day)",
+        arg=today,
+        timeout=30_000,
+    )
+    shown = page.inner_text("#admin-crisis-days")
+    count = int(shown.split(today, 1)[1].split()[0])
+    assert count >= 1  # this test's message, and any crisis reply earlier in the module
+    assert "Robin" not in page.content() and "kill" not in shown
+
+
 def test_admin_refuses_without_the_password(page, server) -> None:  # type: ignore[no-untyped-def]
     from gradio_client import Client
 
