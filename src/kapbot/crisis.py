@@ -92,7 +92,8 @@ _SHORTHAND |= {
     aspirin oxy oxys oxycodone oxycontin percocet percs vicodin hydrocodone fentanyl tramadol
     morphine benadryl ambien zolpidem lexapro escitalopram zoloft sertraline prozac fluoxetine
     wellbutrin bupropion effexor venlafaxine cymbalta duloxetine gabapentin lamictal
-    lamotrigine adderall abilify aripiprazole zyprexa olanzapine nyquil melatonin""".split()
+    lamotrigine adderall abilify aripiprazole zyprexa olanzapine nyquil melatonin
+    amitriptyline nortriptyline mirtazapine remeron propranolol hydroxyzine""".split()
 }
 # Words a crisis turns on, recognised through typos ("sucidal", "suicidle", "overdoes").
 _KEYWORDS = (
