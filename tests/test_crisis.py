@@ -6,14 +6,9 @@ import re
 
 import pytest
 
-from kapbot.crisis import (
-    CONCERN_NOTE,
-    CrisisCheck,
-    crisis_message,
-    is_crisis_reply,
-    normalise,
-    without_crisis,
-)
+from kapbot.crisis import CrisisCheck
+from kapbot.crisis_reply import CONCERN_NOTE, crisis_message, is_crisis_reply, without_crisis
+from kapbot.crisis_words import normalise
 
 
 @pytest.fixture(scope="module")

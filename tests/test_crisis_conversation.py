@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kapbot import Bot
-from kapbot.crisis import crisis_message
+from kapbot.crisis_reply import crisis_message
 from tests.conftest import KAPBOT
 
 pytestmark = pytest.mark.integration

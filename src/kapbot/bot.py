@@ -25,13 +25,8 @@ from kapbot.adaptation import STOCK, passage_model, query_encoder
 from kapbot.assurance import AssuranceCheck
 from kapbot.chunking import CHUNK, QUESTION
 from kapbot.compose import Composer, ExtractiveComposer, names_publisher
-from kapbot.crisis import (
-    CONCERN_NOTE,
-    CrisisCheck,
-    CrisisDecision,
-    crisis_message,
-    without_crisis,
-)
+from kapbot.crisis import CrisisCheck, CrisisDecision
+from kapbot.crisis_reply import CONCERN_NOTE, crisis_message, without_crisis
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
 from kapbot.followup import LLMCondenser, split_context, standalone_query, with_subject
 from kapbot.generative import GenerativeComposer

@@ -29,83 +29,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kapbot.crisis_reply import replied_crisis
+from kapbot.crisis_words import (
+    CLAUSE_MARK,
+    normalise,
+    normalise_clauses,
+    normalise_pattern,
+    squeeze,
+    word_count,
+)
 from kapbot.risk_model import RiskModel
-from kapbot.settings import Settings
 from kapbot.spelling import looks_spanish
-from kapbot.texts import ReplyTexts, safety_text
 
 DATA = Path(__file__).parent / "data"
-CONCERN_NOTE = safety_text("concern")
-_LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
-)
-# Texting shorthand, token by token ("i want 2 die", "gonna", "rn").
-_SHORTHAND = {
-    "2": "to",
-    "4": "for",
-    "u": "you",
-    "ur": "your",
-    "r": "are",
-    "wanna": "want to",
-    "gonna": "going to",
-    "gotta": "got to",
-    "tryna": "trying to",
-    "rn": "right now",
-    "tn": "tonight",
-    "tonite": "tonight",
-    "2nite": "tonight",
-    "tmrw": "tomorrow",
-    "feelin": "feeling",
-    "thinkin": "thinking",
-    "goin": "going",
-    "dye": "die",
-    "ded": "dead",
-    "pils": "pills",
-    # Every lexicon phrase about pills covers the other words for them ("take all my meds").
-    "meds": "pills",
-    "medication": "pills",
-    "medications": "pills",
-    "medicine": "pills",
-    "medicines": "pills",
-    "tablets": "pills",
-    "antidepressants": "pills",
-    "painkillers": "pills",
-    "kiero": "quiero",
-    "q": "que",
-    "xq": "porque",
-    "sewerslide": "sewer slide",
-}
-# Medicines people name instead ("just took all my lithium"): read as pills too.
-_SHORTHAND |= {
-    name: "pills"
-    for name in """lithium trazodone seroquel quetiapine xanax alprazolam klonopin clonazepam
-    ativan lorazepam valium diazepam tylenol acetaminophen paracetamol advil ibuprofen motrin
-    aspirin oxy oxys oxycodone oxycontin percocet percs vicodin hydrocodone fentanyl tramadol
-    morphine benadryl ambien zolpidem lexapro escitalopram zoloft sertraline prozac fluoxetine
-    wellbutrin bupropion effexor venlafaxine cymbalta duloxetine gabapentin lamictal
-    lamotrigine adderall abilify aripiprazole zyprexa olanzapine nyquil melatonin
-    amitriptyline nortriptyline mirtazapine remeron propranolol hydroxyzine""".split()
-}
-# Words a crisis turns on, recognised through typos ("sucidal", "suicidle", "overdoes").
-_KEYWORDS = (
-    "suicide",
-    "suicidal",
-    "overdose",
-    "overdosed",
-    "overdosing",
-    "unalive",
-    "lethal",
-    "myself",
-)
 # The writer as the subject ("told me" is not enough: the girlfriend is the subject).
 _FIRST_PERSON = re.compile(r"\b(i|im|ive|id|ill|myself|my life|quiero|yo)\b")
 # How far past its threshold the semantic score must be to overrule rules that softened
@@ -124,122 +67,14 @@ _QUESTION_WORDS = (
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:because|bc|porque)\s+", re.IGNORECASE)
 _SEVERITY = {"none": 0, "concern": 1, "crisis": 2}
-# Clauses are normalised apart and joined by a mark, so that a negation in one ("ya no
-# aguanto más, quiero morir"; "I don't care anymore, I want to die") never negates a
-# phrase in the next.
-_CLAUSE = re.compile(r"\s*[,:;\u2013\u2014]\s*|\s+-\s+|(?<!\d)[.!?]+(?!\d)\s*")
-CLAUSE_MARK = "__"
 # A question that asks about the writer's own feelings ("is it normal to want to ...").
 _ABOUT_ME = re.compile(r"(is it|its) (normal|ok|okay|bad|wrong|weird) (to|that i|if i)\b")
 
 Vector = Sequence[float]
 
 
-@lru_cache(maxsize=1)
-def crisis_message(settings: Settings | None = None, language: str = "en") -> str:
-    """The reviewed crisis reply (``data/replies.yaml``, ``safety.crisis``), in Spanish for
-    ``language="es"``, with the clinic's after-hours line when it is set."""
-    return ReplyTexts.load().crisis(settings or Settings(), language)
-
-
-def is_crisis_reply(text: object) -> bool:
-    """Whether ``text`` is the crisis reply (in either language)."""
-    if not isinstance(text, str):
-        return False
-    return any(opening in text for opening in _crisis_openings())
-
-
-def replied_crisis(history: Sequence[Mapping[str, str]]) -> bool:
-    """Whether one of the last two replies in ``history`` was the crisis reply."""
-    replies = [t.get("content", "") for t in history if t.get("role") == "assistant"][-2:]
-    return any(is_crisis_reply(r) for r in replies)
-
-
-def without_crisis(history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``history`` without any message that got the crisis reply, nor the reply: what may
-    be stored of a conversation."""
-    kept: list[dict[str, Any]] = []
-    for turn in history:
-        if turn.get("role") == "assistant" and is_crisis_reply(turn.get("content")):
-            if kept and kept[-1].get("role") == "user":
-                kept.pop()
-            continue
-        kept.append(dict(turn))
-    return kept
-
-
-@lru_cache(maxsize=1)
-def _crisis_openings() -> frozenset[str]:
-    texts = ReplyTexts.load()
-    return frozenset(
-        texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]
-        for key in ("crisis", "crisis_es")
-    )
-
-
-def _edits(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, given up once it exceeds ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-        if min(row) > limit:
-            return limit + 1
-    return row[-1]
-
-
-@lru_cache(maxsize=4096)
-def _correct(token: str) -> str:
-    """A misspelled crisis keyword ("sucidal") as the keyword; other tokens unchanged."""
-    if len(token) < 6 or token in _KEYWORDS:
-        return token
-    best, distance = token, 3
-    for keyword in _KEYWORDS:
-        d = _edits(token, keyword, 2)
-        if d < distance:
-            best, distance = keyword, d
-    return best
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents or apostrophes, leetspeak and texting shorthand undone,
-    spaced-out letters joined ("k i l l"), repeated letters squeezed, keyword typos fixed."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"['’‘`´]", "", text)
-    # Leetspeak only inside words that also have letters ("k1ll", not "1234").
-    text = re.sub(r"\b[\w@$]*[a-z][\w@$]*\b", lambda m: m.group(0).translate(_LEET), text)
-    # "k i l l" / "k.i.l.l" -> "kill" (three or more single letters in a row).
-    text = re.sub(
-        r"\b[a-z](?:[ .\-_*][a-z]\b){2,}", lambda m: re.sub(r"[^a-z]", "", m.group(0)), text
-    )
-    text = _squeeze(text)
-    text = re.sub(r"\bmy self\b", "myself", text)
-    tokens = re.sub(r"[^\w\s-]", " ", text).split()
-    words = [_SQUEEZED_SHORTHAND.get(t, t) for t in tokens]
-    return " ".join(_correct(w) if w.isalpha() else w for w in words)
-
-
-def normalise_clauses(text: str) -> str:
-    """:func:`normalise` clause by clause, the clauses joined by ``CLAUSE_MARK``."""
-    parts = (normalise(clause) for clause in _CLAUSE.split(text))
-    return f" {CLAUSE_MARK} ".join(part for part in parts if part)
-
-
-def _word_count(text: str) -> int:
-    return sum(token != CLAUSE_MARK for token in text.split())
-
-
-def _squeeze(text: str) -> str:
-    return re.sub(r"([a-z])\1+", r"\1", text)
-
-
-_SQUEEZED_SHORTHAND = {_squeeze(k): _squeeze(v) for k, v in _SHORTHAND.items()}
-_STATE = re.compile(r"\b(" + "|".join(_squeeze(w) for w in _STATE_WORDS.split()) + r")\s*$")
-_QUESTION = re.compile(r"^(" + "|".join(_squeeze(w) for w in _QUESTION_WORDS.split()) + r")\b")
+_STATE = re.compile(r"\b(" + "|".join(squeeze(w) for w in _STATE_WORDS.split()) + r")\s*$")
+_QUESTION = re.compile(r"^(" + "|".join(squeeze(w) for w in _QUESTION_WORDS.split()) + r")\b")
 
 
 @dataclass(frozen=True)
@@ -418,7 +253,7 @@ class CrisisCheck:
         previous = [p for p in previous if isinstance(p, str)]
         if not previous:
             return None
-        words = _word_count(text)
+        words = word_count(text)
         before = self._lexical(normalise(" ".join(previous)))
         if before.level == "crisis" or replied_crisis(history):
             if decision.level == "concern":  # hopelessness right after a crisis: still one
@@ -489,7 +324,7 @@ class CrisisCheck:
             level = "crisis" if risky else "concern"
             return CrisisDecision(level, f"{tier}+third_person", f"{phrase} / {m.group(1)}")
         if tier == "topic":
-            level = "crisis" if personal or _word_count(text) <= 4 else "concern"
+            level = "crisis" if personal or word_count(text) <= 4 else "concern"
             return CrisisDecision(
                 level, "topic" if level == "concern" else "topic+personal", phrase
             )
@@ -605,8 +440,3 @@ def _read_or_embed(
     except OSError:
         pass  # a read-only home only costs the next start-up a few seconds
     return vectors
-
-
-def normalise_pattern(pattern: str) -> str:
-    """An idiom regex in the normalised alphabet (literal letters squeezed, no apostrophes)."""
-    return re.sub(r"([a-z])\1+", r"\1", pattern.lower().replace("'", ""))

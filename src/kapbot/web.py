@@ -31,7 +31,7 @@ from gradio.events import api as gr_api
 
 from kapbot import content
 from kapbot.bot import Bot
-from kapbot.crisis import without_crisis
+from kapbot.crisis_reply import without_crisis
 from kapbot.errors import IndexUnavailableError, KapbotError
 from kapbot.ingest import Indexer
 from kapbot.inputs import encodable

@@ -1,0 +1,62 @@
+"""The crisis reply and what a conversation keeps of it (pure, reading reviewed data).
+
+The reply's words are reviewed data (``data/replies.yaml``, section ``safety``), in English
+and Spanish. A message that got the crisis reply is never stored nor used to answer a later
+question: :func:`without_crisis` is what may be kept of a conversation.
+
+Example:
+    >>> is_crisis_reply(crisis_message())
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from kapbot.settings import Settings
+from kapbot.texts import ReplyTexts, safety_text
+
+CONCERN_NOTE = safety_text("concern")
+
+
+def crisis_message(settings: Settings | None = None, language: str = "en") -> str:
+    """The reviewed crisis reply (``data/replies.yaml``, ``safety.crisis``), in Spanish for
+    ``language="es"``, with the clinic's after-hours line when it is set."""
+    return ReplyTexts.load().crisis(settings or Settings(), language)
+
+
+def is_crisis_reply(text: object) -> bool:
+    """Whether ``text`` is the crisis reply (in either language)."""
+    if not isinstance(text, str):
+        return False
+    return any(opening in text for opening in _crisis_openings())
+
+
+def replied_crisis(history: Sequence[Mapping[str, str]]) -> bool:
+    """Whether one of the last two replies in ``history`` was the crisis reply."""
+    replies = [t.get("content", "") for t in history if t.get("role") == "assistant"][-2:]
+    return any(is_crisis_reply(r) for r in replies)
+
+
+def without_crisis(history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``history`` without any message that got the crisis reply, nor the reply: what may
+    be stored of a conversation."""
+    kept: list[dict[str, Any]] = []
+    for turn in history:
+        if turn.get("role") == "assistant" and is_crisis_reply(turn.get("content")):
+            if kept and kept[-1].get("role") == "user":
+                kept.pop()
+            continue
+        kept.append(dict(turn))
+    return kept
+
+
+@lru_cache(maxsize=1)
+def _crisis_openings() -> frozenset[str]:
+    texts = ReplyTexts.load()
+    return frozenset(
+        texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]
+        for key in ("crisis", "crisis_es")
+    )
