@@ -221,3 +221,14 @@ def test_an_own_condition_the_documents_never_name_gets_the_prescriber_first(
     assert reply.text.startswith("For questions about your own doses, medicines")
     # A condition the documents do discuss is answered from them.
     assert bot.ask("is ketamine safe for someone with high blood pressure?").kind == "answer"
+
+
+def test_a_question_in_spanish_the_materials_do_not_answer_is_declined_in_spanish(
+    bot: Bot,
+) -> None:
+    reply = bot.ask("¿Tienen estacionamiento para los pacientes cerca de la clínica?")
+    assert reply.kind == "abstain" and reply.decline == "spanish"
+    assert reply.text.startswith("Lo siento") and "inglés" in reply.text
+    # In English the same question is read as usual, in English.
+    english = bot.ask("Do you have parking for patients near the clinic?")
+    assert english.decline != "spanish" and "Lo siento" not in english.text

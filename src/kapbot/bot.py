@@ -49,7 +49,7 @@ from kapbot.records import Citation, Passage, Reply
 from kapbot.retrieval import HybridRetriever, keyword_index
 from kapbot.scope import uncovered_treatment
 from kapbot.settings import Settings
-from kapbot.spelling import Speller
+from kapbot.spelling import Speller, looks_spanish
 from kapbot.store import ChunkStore
 from kapbot.suggest import suggestion_block, suggestions
 from kapbot.texts import ReplyTexts
@@ -366,6 +366,10 @@ class Bot:
             # first, not a loosely related quote.
             decline = "not_covered"
             notes, after = [*notes, *after], []
+        if not decline and looks_spanish(message.text) and nearness < self.settings.confident_above:
+            # In Spanish and only loosely near the (English) materials: a Spanish decline
+            # says so, rather than a loosely related English quote.
+            decline = "spanish"
         if not decline:
             # A follow-up's conversation words found the passages; its own words choose
             # what to quote from them.
@@ -398,6 +402,8 @@ class Bot:
                     safety_rule=safety.rule,
                 )
             decline = "not_covered"
+        if decline == "not_covered" and looks_spanish(message.text):
+            decline = "spanish"  # said in Spanish, and that the materials are in English
         offered = () if decline in {"task", "contact"} else self.suggest(vectors, for_passages)
         clinic = self.settings.clinic_name
         declined = [] if decline == "contact" else [self.texts.decline(decline, clinic, name=other)]

@@ -29,6 +29,7 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "not_covered": frozenset({"clinic"}),
         "other_treatment": frozenset({"clinic", "name"}),
         "task": frozenset({"clinic"}),
+        "spanish": frozenset(),
         "invalid": frozenset(),
     },
     "contact": {
@@ -97,7 +98,7 @@ class ReplyTexts:
         return self.sections[section][key].format(**values)
 
     def decline(self, reason: str, clinic: str, **values: Any) -> str:
-        """What a decline says (``not_covered``, ``other_treatment``, ``task``, ``invalid``)."""
+        """What a decline says (``not_covered``, ``other_treatment``, ``task``, ``spanish``, ``invalid``)."""
         return self.get("declines", reason, clinic=clinic, **values)
 
     def crisis(self, settings: Settings, language: str = "en") -> str:
