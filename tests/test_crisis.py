@@ -324,6 +324,10 @@ class TestThroughTheBot:
         reply = bot.ask("tonight I'm going to swallow everything in my medicine cabinet")
         assert reply.kind == "crisis"
         assert reply.text == crisis_message()
+        # An overdose already taken: the same reply, 911 first.
+        taken = bot.ask("I just took all my pills and my chest hurts")
+        assert taken.text == crisis_message(emergency=True)
+        assert taken.text.index("tel:911") < taken.text.index("tel:988")
         assert reply.citations == () and reply.passages == ()
         assert reply.safety_rule
 

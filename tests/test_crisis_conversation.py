@@ -92,7 +92,14 @@ def test_after_a_crisis_reply_the_conversation_goes_on(bot: Bot) -> None:
     assert "tel:988" in thanks.text and len(thanks.text) < len(first.text) / 2
     question = bot.ask("what are the side effects?", history)
     assert question.kind == "answer" and question.citations
-    assert "tel:988" not in question.text
+    # Not yet said to be safe: a one-line check-in, then the answer.
+    check_in, answer = question.text.split("\n\n", 1)
+    assert check_in.startswith("Before your question") and "tel:911" in check_in
+    assert "tel:988" not in answer
+    after_thanks = [*history, {"role": "user", "content": "ok thanks, I called them"}]
+    after_thanks.append({"role": "assistant", "content": thanks.text})
+    calm = bot.ask("what are the side effects?", after_thanks)
+    assert calm.kind == "answer" and not calm.text.startswith("Before your question")
     assert bot.ask("how much does it cost?", history).kind == "answer"
     # New crisis language, or a short message that carries it on: the crisis reply again.
     assert bot.ask("i still want to die", history).kind == "crisis"
@@ -108,6 +115,9 @@ def test_a_crisis_in_spanish_gets_the_reply_in_spanish(bot: Bot) -> None:
     ]
     thanks = bot.ask("gracias, ya estoy mejor", history)
     assert thanks.kind == "acknowledgement" and thanks.text.startswith("Gracias")
+    # A short message carrying it on, in Spanish words the check cannot tell apart: the
+    # crisis reply again, in the language of the one just given.
+    assert bot.ask("lo voy a hacer", history).text == crisis_message(bot.settings, "es")
     assert bot.ask("I want to kill myself").text == crisis_message(bot.settings)
 
 

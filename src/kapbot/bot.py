@@ -26,7 +26,12 @@ from kapbot.assurance import AssuranceCheck
 from kapbot.chunking import CHUNK, QUESTION
 from kapbot.compose import Composer, ExtractiveComposer, names_publisher
 from kapbot.crisis import CrisisCheck, CrisisDecision
-from kapbot.crisis_reply import CONCERN_NOTE, crisis_message, without_crisis
+from kapbot.crisis_reply import (
+    CONCERN_NOTE,
+    crisis_message,
+    last_crisis_language,
+    without_crisis,
+)
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
 from kapbot.followup import LLMCondenser, split_context, standalone_query, with_subject
 from kapbot.generative import GenerativeComposer
@@ -282,7 +287,7 @@ class Bot:
             key=lambda decision: decision.severity,
         )
         if words.level == "crisis":
-            return self._crisis(message, words)
+            return self._crisis(message, words, turns)
         if words.rule == "acknowledgement":
             language = self.crisis.language(message.text, words)
             return Reply(
@@ -297,16 +302,22 @@ class Bot:
             if words.level == "concern":
                 # Flagged, and the answer failed: the help it may need, not an error.
                 log.exception("answering a flagged message failed; the crisis reply is shown")
-                return self._crisis(message, words)
+                return self._crisis(message, words, turns)
             raise
 
-    def _crisis(self, message: CleanMessage, safety: CrisisDecision) -> Reply:
-        """The crisis reply, in the message's language. Nothing of the message is kept in
-        it or logged: only the rule that decided."""
+    def _crisis(
+        self, message: CleanMessage, safety: CrisisDecision, turns: Sequence[Mapping[str, str]]
+    ) -> Reply:
+        """The crisis reply, in the message's language (or in the language of the crisis
+        reply just given: "lo voy a hacer" alone reads as English). Nothing of the message
+        is kept in it or logged: only the rule that decided."""
         log.info("crisis check: crisis (%s)", safety.rule)
+        language = self.crisis.language(message.text, safety)
+        if last_crisis_language(turns) == "es":
+            language = "es"
         return Reply(
             "crisis",
-            crisis_message(self.settings, self.crisis.language(message.text, safety)),
+            crisis_message(self.settings, language, self.crisis.emergency(safety)),
             notices=message.notices,
             safety_rule=safety.rule,
         )
@@ -316,7 +327,10 @@ class Bot:
         vectors, for_passages = self._embed(message.text)
         safety = self.crisis.check(message.text, turns, vector=vectors[0])
         if safety.level == "crisis":
-            return self._crisis(message, safety)
+            return self._crisis(message, safety, turns)
+        # An ordinary question right after the crisis reply, before any word that the
+        # person is safe: a short check-in first, then the answer.
+        check_in = last_crisis_language(turns)
         if safety.level != "none":
             log.info("crisis check: %s (%s)", safety.level, safety.rule)
         # A message that got the crisis reply is never part of an answer (nor of the query
@@ -342,6 +356,9 @@ class Bot:
         # reads that results vary first, and is otherwise answered as asked.
         assurance = self.assurance.asks(message.text, vectors[0])
         notes, after = self._notes(message.text, safety.level, assurance)
+        if check_in is not None:
+            spanish = check_in == "es" or looks_spanish(message.text)
+            notes.insert(0, self.texts.get("safety", "check_in_es" if spanish else "check_in"))
         asked, context = split_context(query, asked_text)
         leaning = asks_assurance(message.text) or (assurance and decline == "not_covered")
         if leaning and decline in {"", "not_covered"}:

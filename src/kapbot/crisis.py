@@ -278,6 +278,15 @@ class CrisisCheck:
                 return CrisisDecision("crisis", "history:" + earlier.rule, earlier.matched)
         return None
 
+    @staticmethod
+    def emergency(decision: CrisisDecision) -> bool:
+        """Whether the decision found an emergency under way (someone not breathing, an
+        overdose taken, self-harm happening now): emergency help first."""
+        if "emergency" in decision.rule or decision.rule.startswith("self_harm+immediate"):
+            return True
+        taken = r"\b(?:tok|taken|swalowed|downed|tome|tomo|trague)\b"
+        return decision.rule.startswith("means") and re.search(taken, decision.matched) is not None
+
     def language(self, message: str, decision: CrisisDecision) -> str:
         """``es`` when the message, or the phrase or exemplar it was flagged by, is Spanish."""
         matched = decision.matched.split(" / ")[0]

@@ -21,10 +21,13 @@ from kapbot.texts import ReplyTexts, safety_text
 CONCERN_NOTE = safety_text("concern")
 
 
-def crisis_message(settings: Settings | None = None, language: str = "en") -> str:
+def crisis_message(
+    settings: Settings | None = None, language: str = "en", emergency: bool = False
+) -> str:
     """The reviewed crisis reply (``data/replies.yaml``, ``safety.crisis``), in Spanish for
-    ``language="es"``, with the clinic's after-hours line when it is set."""
-    return ReplyTexts.load().crisis(settings or Settings(), language)
+    ``language="es"``, with the clinic's after-hours line when it is set, emergency help first for an
+    emergency under way (emergency help first)."""
+    return ReplyTexts.load().crisis(settings or Settings(), language, emergency)
 
 
 def is_crisis_reply(text: object) -> bool:
@@ -60,3 +63,13 @@ def _crisis_openings() -> frozenset[str]:
         texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]
         for key in ("crisis", "crisis_es")
     )
+
+
+def last_crisis_language(history: Sequence[Mapping[str, Any]]) -> str | None:
+    """The language (``en``/``es``) of the latest reply in ``history`` if it was the crisis
+    reply; ``None`` when the latest reply was anything else."""
+    replies = [t.get("content") for t in history if t.get("role") == "assistant"]
+    if not replies or not is_crisis_reply(replies[-1]):
+        return None
+    spanish = ReplyTexts.load().get("safety", "crisis_es", after_hours="").split("\n", 1)[0]
+    return "es" if spanish in str(replies[-1]) else "en"

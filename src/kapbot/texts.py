@@ -49,6 +49,8 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "after_hours": frozenset({"clinic", "phone", "tel"}),
         "acknowledgement": frozenset({"clinic"}),
         "acknowledgement_es": frozenset({"clinic"}),
+        "check_in": frozenset(),
+        "check_in_es": frozenset(),
         "banner": frozenset(),
         "concern": frozenset(),
         "results_vary": frozenset(),
@@ -101,9 +103,10 @@ class ReplyTexts:
         """What a decline says (``not_covered``, ``other_treatment``, ``task``, ``spanish``, ``invalid``)."""
         return self.get("declines", reason, clinic=clinic, **values)
 
-    def crisis(self, settings: Settings, language: str = "en") -> str:
+    def crisis(self, settings: Settings, language: str = "en", emergency: bool = False) -> str:
         """The crisis reply, in Spanish for ``language="es"``, with the clinic's after-hours
-        line when it is set.
+        line when it is set. For an emergency under way (an overdose taken, someone not
+        breathing, bleeding) its first two resources change places: emergency help first.
 
         Example:
             >>> "tel:" in ReplyTexts.load().crisis(Settings())
@@ -118,7 +121,15 @@ class ReplyTexts:
             )
             line += "\n"
         key = "crisis_es" if language == "es" else "crisis"
-        return self.get("safety", key, after_hours=line).strip()
+        text = self.get("safety", key, after_hours=line).strip()
+        if emergency:
+            lines = text.split("\n")
+            items = [i for i, row in enumerate(lines) if row.startswith("- ")][:2]
+            if len(items) == 2:
+                first, second = items
+                lines[first], lines[second] = lines[second], lines[first]
+            text = "\n".join(lines)
+        return text
 
     def acknowledgement(self, settings: Settings, language: str = "en") -> str:
         """The short reply to "ok thanks" or "I'm okay now" after a crisis reply."""
