@@ -117,7 +117,8 @@ class _ByKind(VectorStore):
         metadatas: list[dict[Any, Any]] | None = None,
         **kwargs: Any,
     ) -> _ByKind:
-        raise NotImplementedError("open a ChunkStore instead")
+        # A view over a ChunkStore's collections is never built from loose texts.
+        raise TypeError("a store view is opened with ChunkStore.open, not built from texts")
 
 
 class ChunkStore:
