@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kapbot.assurance import ASKING, ORDINARY, AssuranceCheck, _lines
+from kapbot.assurance import ASKING, ORDINARY, AssuranceCheck
+from kapbot.crisis import data_lines
 from kapbot.guardrails import asks_assurance, asks_for_promise
 
 pytestmark = pytest.mark.integration
@@ -16,7 +17,7 @@ def check(embeddings) -> AssuranceCheck:  # type: ignore[no-untyped-def]
 
 
 def test_exemplar_files_are_distinct_and_reviewed_size() -> None:
-    asking, ordinary = _lines(ASKING), _lines(ORDINARY)
+    asking, ordinary = data_lines(ASKING), data_lines(ORDINARY)
     assert len(asking) >= 100 and len(ordinary) >= 100
     assert not set(asking) & set(ordinary)
 

@@ -32,14 +32,6 @@ ORDINARY = DATA / "ordinary_exemplars.txt"
 FALSE_ALARM_RATE = 0.01
 
 
-def _lines(path: Path) -> list[str]:
-    return [
-        line.strip()
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-
-
 @dataclass(frozen=True)
 class AssuranceCheck:
     """The pattern, then the margin between the nearest requests and ordinary questions."""
@@ -53,9 +45,9 @@ class AssuranceCheck:
         cache_dir: Path | None = None,
     ) -> AssuranceCheck:
         """Embed the exemplars (cached in ``cache_dir`` by their text) and fit the margin."""
-        from kapbot.crisis import cached_vectors
+        from kapbot.crisis import cached_vectors, data_lines
 
-        asking, ordinary = _lines(ASKING), _lines(ORDINARY)
+        asking, ordinary = data_lines(ASKING), data_lines(ORDINARY)
         vectors = cached_vectors([*asking, *ordinary], embed, cache_dir)
         model = RiskModel.fit(
             vectors[: len(asking)], vectors[len(asking) :], false_alarm_rate=FALSE_ALARM_RATE

@@ -163,10 +163,10 @@ class CrisisCheck:
         lexicon = yaml.safe_load((DATA / "crisis_lexicon.yaml").read_text(encoding="utf-8"))
         return cls(
             lexicon,
-            _lines(DATA / "crisis_exemplars.txt"),
+            data_lines(DATA / "crisis_exemplars.txt"),
             embed,
             threshold,
-            safe_exemplars=_lines(DATA / "safe_exemplars.txt"),
+            safe_exemplars=data_lines(DATA / "safe_exemplars.txt"),
             cache_dir=cache_dir,
         )
 
@@ -398,7 +398,7 @@ class CrisisCheck:
         return CrisisDecision("crisis", "semantic", self.exemplars[best], score)
 
 
-def _lines(path: Path) -> list[str]:
+def data_lines(path: Path) -> list[str]:
     """The non-comment lines of a data file (missing file: none)."""
     if not path.is_file():
         return []
