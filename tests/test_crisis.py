@@ -7,7 +7,13 @@ import re
 import pytest
 
 from kapbot.crisis import CrisisCheck
-from kapbot.crisis_reply import CONCERN_NOTE, crisis_message, is_crisis_reply, without_crisis
+from kapbot.crisis_reply import (
+    CONCERN_NOTE,
+    crisis_message,
+    is_crisis_reply,
+    last_crisis_language,
+    without_crisis,
+)
 from kapbot.crisis_words import normalise
 
 
@@ -260,10 +266,10 @@ def test_no_crisis_number_is_written_in_python_code() -> None:
         ("how much does it cost?", "none", ""),
         ("ok thanks, how much does it cost?", "none", ""),
         ("yes", "crisis", "history:continuation"),
-        ("i took them", "crisis", "history:warning_sign"),
+        ("i took them", "crisis", "history:emergency_sign"),
         ("ok thanks but its too late", "crisis", "history:warning_sign"),
         ("still want to die", "crisis", ""),
-        ("getting so drowsy now", "crisis", "history:warning_sign"),
+        ("getting so drowsy now", "crisis", "history:emergency_sign"),
         ("ok thanks but I'm going to do it anyway", "crisis", "history:warning_sign"),
         ("called them, no one answered", "crisis", "history:warning_sign"),
         ("my sister is coming to get me, thank you for this", "none", "acknowledgement"),
@@ -286,6 +292,47 @@ def test_after_a_crisis_reply_the_conversation_goes_on(
         assert decision.rule == rule
     else:
         assert decision.rule != "acknowledgement"
+
+
+@pytest.mark.parametrize(
+    ("then", "emergency"),
+    [
+        ("i took them", True),
+        ("getting so drowsy now", True),
+        ("my chest hurts and i cant breathe", True),
+        ("me tome todas, estoy mareada", True),
+        ("goodbye", False),
+        ("called them, no one answered", False),
+    ],
+)
+def test_signs_of_an_overdose_after_a_crisis_reply_put_emergency_help_first(
+    check: CrisisCheck, then: str, emergency: bool
+) -> None:
+    history = [
+        {"role": "user", "content": "I'm going to kill myself tonight"},
+        {"role": "assistant", "content": crisis_message()},
+    ]
+    decision = check.check(then, history, words_only=True)
+    assert decision.level == "crisis"
+    assert check.emergency(decision) is emergency
+
+
+def test_the_crisis_reply_again_is_shorter_and_keeps_the_first_two_lines() -> None:
+    full, again = crisis_message(), crisis_message(again=True)
+    assert len(again) < 0.6 * len(full)
+    for link in ("tel:988", "sms:988", "https://988lifeline.org/chat", "tel:911"):
+        assert link in again
+    assert is_crisis_reply(again) and is_crisis_reply(crisis_message(language="es", again=True))
+    first = [row for row in again.split("\n") if row.startswith("- ")]
+    assert "988" in first[0] and "911" in first[1]
+    urgent = [
+        row
+        for row in crisis_message(emergency=True, again=True).split("\n")
+        if row.startswith("- ")
+    ]
+    assert "911" in urgent[0] and "988" in urgent[1]
+    spanish = [{"role": "assistant", "content": crisis_message(language="es", again=True)}]
+    assert last_crisis_language(spanish) == "es"
 
 
 def test_a_crisis_found_by_meaning_counts_as_a_crisis_reply_given(check: CrisisCheck) -> None:

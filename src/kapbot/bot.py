@@ -30,6 +30,7 @@ from kapbot.crisis_reply import (
     CONCERN_NOTE,
     crisis_message,
     last_crisis_language,
+    replied_crisis,
     without_crisis,
 )
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
@@ -317,7 +318,12 @@ class Bot:
             language = "es"
         return Reply(
             "crisis",
-            crisis_message(self.settings, language, self.crisis.emergency(safety)),
+            crisis_message(
+                self.settings,
+                language,
+                self.crisis.emergency(safety),
+                again=replied_crisis(turns),
+            ),
             notices=message.notices,
             safety_rule=safety.rule,
         )

@@ -132,6 +132,7 @@ class CrisisCheck:
         self.past = _phrase_pattern(lexicon["past"])
         self.informational = _phrase_pattern(lexicon["informational"])
         self.warning_signs = _phrase_pattern(lexicon.get("warning_signs", []))
+        self.emergency_signs = _phrase_pattern(lexicon.get("emergency_signs", []))
         self.continuations = _phrase_pattern(lexicon.get("continuations", []))
         help_arrived = lexicon.get("help_arrived", {})
         self.help_arrived = _phrase_pattern([p for group in help_arrived.values() for p in group])
@@ -260,6 +261,9 @@ class CrisisCheck:
                 return CrisisDecision("crisis", "history:" + decision.rule, decision.matched)
             helped = self.help_arrived.search(text) if self.help_arrived else None
             rest = self.help_arrived.sub(" ", text) if self.help_arrived else text
+            body = self.emergency_signs.search(rest) if self.emergency_signs else None
+            if words <= 25 and body:
+                return CrisisDecision("crisis", "history:emergency_sign", body.group(1))
             sign = self.warning_signs.search(rest) if self.warning_signs else None
             if words <= 25 and sign:
                 return CrisisDecision("crisis", "history:warning_sign", sign.group(1))

@@ -22,12 +22,15 @@ CONCERN_NOTE = safety_text("concern")
 
 
 def crisis_message(
-    settings: Settings | None = None, language: str = "en", emergency: bool = False
+    settings: Settings | None = None,
+    language: str = "en",
+    emergency: bool = False,
+    again: bool = False,
 ) -> str:
     """The reviewed crisis reply (``data/replies.yaml``, ``safety.crisis``), in Spanish for
-    ``language="es"``, with the clinic's after-hours line when it is set, emergency help first for an
-    emergency under way (emergency help first)."""
-    return ReplyTexts.load().crisis(settings or Settings(), language, emergency)
+    ``language="es"``, with the clinic's after-hours line when it is set, emergency help
+    first for an emergency under way, and shorter ``again`` right after a full one."""
+    return ReplyTexts.load().crisis(settings or Settings(), language, emergency, again)
 
 
 def is_crisis_reply(text: object) -> bool:
@@ -61,7 +64,7 @@ def _crisis_openings() -> frozenset[str]:
     texts = ReplyTexts.load()
     return frozenset(
         texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]
-        for key in ("crisis", "crisis_es")
+        for key in ("crisis", "crisis_es", "crisis_again", "crisis_again_es")
     )
 
 
@@ -71,5 +74,9 @@ def last_crisis_language(history: Sequence[Mapping[str, Any]]) -> str | None:
     replies = [t.get("content") for t in history if t.get("role") == "assistant"]
     if not replies or not is_crisis_reply(replies[-1]):
         return None
-    spanish = ReplyTexts.load().get("safety", "crisis_es", after_hours="").split("\n", 1)[0]
-    return "es" if spanish in str(replies[-1]) else "en"
+    texts = ReplyTexts.load()
+    spanish = [
+        texts.get("safety", key, after_hours="").split("\n", 1)[0]
+        for key in ("crisis_es", "crisis_again_es")
+    ]
+    return "es" if any(opening in str(replies[-1]) for opening in spanish) else "en"

@@ -46,6 +46,8 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
     "safety": {
         "crisis": frozenset({"after_hours"}),
         "crisis_es": frozenset({"after_hours"}),
+        "crisis_again": frozenset({"after_hours"}),
+        "crisis_again_es": frozenset({"after_hours"}),
         "after_hours": frozenset({"clinic", "phone", "tel"}),
         "acknowledgement": frozenset({"clinic"}),
         "acknowledgement_es": frozenset({"clinic"}),
@@ -103,10 +105,17 @@ class ReplyTexts:
         """What a decline says (``not_covered``, ``other_treatment``, ``task``, ``spanish``, ``invalid``)."""
         return self.get("declines", reason, clinic=clinic, **values)
 
-    def crisis(self, settings: Settings, language: str = "en", emergency: bool = False) -> str:
+    def crisis(
+        self,
+        settings: Settings,
+        language: str = "en",
+        emergency: bool = False,
+        again: bool = False,
+    ) -> str:
         """The crisis reply, in Spanish for ``language="es"``, with the clinic's after-hours
         line when it is set. For an emergency under way (an overdose taken, someone not
         breathing, bleeding) its first two resources change places: emergency help first.
+        ``again``: the shorter reply for a conversation that has just had the full one.
 
         Example:
             >>> "tel:" in ReplyTexts.load().crisis(Settings())
@@ -120,7 +129,7 @@ class ReplyTexts:
                 "safety", "after_hours", clinic=settings.clinic_name, phone=phone, tel=tel
             )
             line += "\n"
-        key = "crisis_es" if language == "es" else "crisis"
+        key = ("crisis_again" if again else "crisis") + ("_es" if language == "es" else "")
         text = self.get("safety", key, after_hours=line).strip()
         if emergency:
             lines = text.split("\n")
