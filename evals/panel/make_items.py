@@ -1,7 +1,10 @@
 """Turn a `kapbot eval` results file into the items a patient panel rates.
 
-    python evals/panel/make_items.py RESULTS.json OUT.md [--ids-from CASES.jsonl ...]
+    python evals/panel/make_items.py RESULTS.json OUT.md --ids-from CASES.jsonl ...
         [--sample N --seed S]
+
+The case files given with --ids-from choose the items and give each its conversation
+(results files do not hold it); they are required when the results hold follow-ups.
 
 Each item shows what the patient saw: the conversation before (if any), the question,
 the reply as the chat shows it (suggested questions as buttons) and the passages it
@@ -67,6 +70,11 @@ def main() -> None:
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             histories[row["id"]] = row.get("history") or []
+    if not histories and any(c["category"] in {"followup", "after_crisis"} for c in cases):
+        parser.error(
+            "the results hold follow-ups: pass their case files with --ids-from, so that "
+            "each item shows the conversation before its question"
+        )
     if histories:
         cases = [c for c in cases if c["id"] in histories]
     for c in cases:
