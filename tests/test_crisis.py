@@ -12,9 +12,12 @@ from kapbot.crisis_reply import (
     crisis_message,
     is_crisis_reply,
     last_crisis_language,
+    last_crisis_urgent,
     without_crisis,
 )
 from kapbot.crisis_words import normalise
+from kapbot.settings import Settings
+from kapbot.texts import ReplyTexts
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +204,51 @@ def test_what_phrases_cannot_list(check: CrisisCheck, message: str, level: str) 
     assert check.check(message, words_only=True).level == level
 
 
+@pytest.mark.parametrize(
+    ("message", "level"),
+    [
+        # a past marker elsewhere does not make a risk phrase of now past
+        ("when I was younger I loved life, now I want to die", "crisis"),
+        ("I attempted years ago and I'm going to try again tonight", "crisis"),
+        ("I survived one attempt, this time I have the pills ready", "crisis"),
+        ("I was suicidal years ago, I'm fine now, can I do KAP?", "concern"),
+        ("I had suicidal thoughts in the past but not now", "concern"),
+        (
+            "Hace cinco años intenté quitarme la vida, pero ya estoy estable. ¿Puedo hacer KAP?",
+            "concern",
+        ),
+        # the topic at work, unless the writer says it of themselves
+        ("I'm a paramedic and see overdoses every shift, could KAP help my PTSD?", "concern"),
+        ("I'm a nurse and I'm suicidal", "crisis"),
+        # a body in danger now; a question about a side effect is not one
+        ("took my ketamine and my oxy together, everything is slow, hard to breathe", "crisis"),
+        ("help i cant breathe after my dose", "crisis"),
+        ("partner took his dose and now he's jerking all over and not answering me", "crisis"),
+        ("mi esposo me está golpeando y tiene un cuchillo", "crisis"),
+        ("can ketamine make it hard to breathe?", "none"),
+        ("I laughed so hard I can't breathe lol, how much is KAP?", "none"),
+        # means and goodbyes in ordinary words
+        ("i want to mix them so i dont wake up", "crisis"),
+        ("not gonna be around after this weekend, cancel my appointments", "crisis"),
+        ("i have the rope up already", "crisis"),
+        ("Thinking about driving into a tree on the way home", "crisis"),
+        ("I stopped taking my heart meds on purpose", "crisis"),
+        ("I bought two boxes of Benadryl and I'm going to take them tonight", "crisis"),
+        ("if nothing is working by then I'm going through with it", "crisis"),
+        ("deje de ponerme la insulina a proposito pa que todo se acabe", "crisis"),
+        # the same words, no crisis
+        ("I bought two boxes of tissues for my session", "none"),
+        ("I've set a date for my first session and I'm going through with it", "none"),
+        ("I overdosed on coffee this morning, is caffeine ok before a session?", "none"),
+        ("my group chat says this is gonna unalive my bank account, what does it cost?", "none"),
+    ],
+)
+def test_moments_means_and_contexts_in_ordinary_words(
+    check: CrisisCheck, message: str, level: str
+) -> None:
+    assert check.check(message, words_only=True).level == level
+
+
 def test_a_negation_does_not_cross_a_clause(check: CrisisCheck) -> None:
     assert check.check("I don't care anymore, I want to die", words_only=True).level == "crisis"
     assert check.check("I don't want to die", words_only=True).level != "crisis"
@@ -270,8 +318,9 @@ def test_no_crisis_number_is_written_in_python_code() -> None:
         ("ok thanks but its too late", "crisis", "history:warning_sign"),
         ("still want to die", "crisis", ""),
         ("getting so drowsy now", "crisis", "history:emergency_sign"),
-        ("ok thanks but I'm going to do it anyway", "crisis", "history:warning_sign"),
-        ("called them, no one answered", "crisis", "history:warning_sign"),
+        ("ok thanks but I'm going to do it anyway", "crisis", "history:emergency_sign"),
+        ("called them, no one answered", "crisis", "history:refused"),
+        ("don't bother sending me numbers. i've made up my mind", "crisis", "history:refused"),
         ("my sister is coming to get me, thank you for this", "none", "acknowledgement"),
         ("do you take medicaid", "none", ""),
         ("no. not calling anyone.", "crisis", ""),
@@ -317,6 +366,89 @@ def test_signs_of_an_overdose_after_a_crisis_reply_put_emergency_help_first(
     assert check.emergency(decision) is emergency
 
 
+@pytest.mark.parametrize(
+    ("then", "variant"),
+    [
+        ("not calling anyone", "refused"),
+        ("called 988, on hold forever so I hung up", "refused"),
+        ("nadie me contesta. lo voy a hacer", "refused"),
+        ("the ambulance is on its way", "help"),
+        ("ok i called 911, they're on the way. my neighbor is sitting with me", "help"),
+        ("flushed them. feel a little calmer", ""),
+        ("my friend came over and took the pills away", ""),
+        ("I'm at the ER now", "help"),
+        ("ok thanks", ""),
+    ],
+)
+def test_a_refusal_and_help_that_has_come_get_their_own_replies(
+    check: CrisisCheck, then: str, variant: str
+) -> None:
+    history = [
+        {"role": "user", "content": "I'm going to kill myself tonight"},
+        {"role": "assistant", "content": crisis_message()},
+    ]
+    assert check.check(then, history, words_only=True).variant == variant
+
+
+def test_the_reply_to_a_refusal_offers_text_and_chat_first() -> None:
+    for language in ("en", "es"):
+        text = crisis_message(language=language, again=True, refused=True)
+        assert is_crisis_reply(text) and "tel:911" in text
+        first = next(row for row in text.split("\n") if row.startswith("- "))
+        assert first.index("sms:988") < first.index("tel:988")
+    spanish = [
+        {"role": "assistant", "content": crisis_message(language="es", again=True, refused=True)}
+    ]
+    assert last_crisis_language(spanish) == "es"
+    texts = ReplyTexts.load()
+    arrived = texts.acknowledgement(Settings(), arrived=True)
+    assert "tel:911" in arrived and "ask me anything" not in arrived
+
+
+def test_a_bystander_gets_a_reply_about_the_person_in_danger(check: CrisisCheck) -> None:
+    for message in (
+        "my girlfriend took a bunch of pills and locked herself in the bedroom",
+        "my husband says he will shoot himself tonight",
+        "mi hijo se tomó un frasco de paracetamol, no sé qué hacer",
+    ):
+        decision = check.check(message, words_only=True)
+        assert "+third_person" in decision.rule and check.emergency(decision)
+    assert (
+        "+third_person" not in check.check("my wife left and I'm going to kill myself tonight").rule
+    )
+    for language in ("en", "es"):
+        text = crisis_message(language=language, emergency=True, other=True)
+        assert is_crisis_reply(text)
+        first, second = [row for row in text.split("\n") if row.startswith("- ")][:2]
+        assert "tel:911" in first and "988" in second
+
+
+def test_the_bystander_reply_is_only_for_someone_else(check: CrisisCheck) -> None:
+    own = (
+        "my week has been awful, my girlfriend moved out, and i've been sitting in my car "
+        "with a hose thinking about finishing it"
+    )
+    assert not check.bystander(own, check.check(own, words_only=True))
+    other = "my girlfriend took a bunch of pills and locked herself in the bedroom"
+    assert check.bystander(other, check.check(other, words_only=True))
+
+
+@pytest.mark.parametrize(
+    ("message", "emergency"),
+    [
+        ("cut myself pretty bad, theres a lot of blood", True),
+        ("my sister is threatening to jump off her balcony and she won't let me in", True),
+        ("I swallowed most of my trazodone about 30 mins ago", True),
+        ("I want to kill myself tonight", False),
+    ],
+)
+def test_emergency_help_first_for_a_body_in_danger_or_someone_else_with_the_means(
+    check: CrisisCheck, message: str, emergency: bool
+) -> None:
+    decision = check.check(message, words_only=True)
+    assert decision.level == "crisis" and check.emergency(decision) is emergency
+
+
 def test_the_crisis_reply_again_is_shorter_and_keeps_the_first_two_lines() -> None:
     full, again = crisis_message(), crisis_message(again=True)
     assert len(again) < 0.6 * len(full)
@@ -325,12 +457,13 @@ def test_the_crisis_reply_again_is_shorter_and_keeps_the_first_two_lines() -> No
     assert is_crisis_reply(again) and is_crisis_reply(crisis_message(language="es", again=True))
     first = [row for row in again.split("\n") if row.startswith("- ")]
     assert "988" in first[0] and "911" in first[1]
-    urgent = [
-        row
-        for row in crisis_message(emergency=True, again=True).split("\n")
-        if row.startswith("- ")
-    ]
-    assert "911" in urgent[0] and "988" in urgent[1]
+    # An emergency under way, again: "call 911 now" first, then 988.
+    for language in ("en", "es"):
+        urgent = crisis_message(language=language, emergency=True, again=True)
+        assert "tel:911" in urgent.split("\n", 1)[0] and is_crisis_reply(urgent)
+        assert last_crisis_urgent([{"role": "assistant", "content": urgent}])
+    assert last_crisis_urgent([{"role": "assistant", "content": crisis_message(emergency=True)}])
+    assert not last_crisis_urgent([{"role": "assistant", "content": crisis_message()}])
     spanish = [{"role": "assistant", "content": crisis_message(language="es", again=True)}]
     assert last_crisis_language(spanish) == "es"
 

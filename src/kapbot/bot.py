@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
@@ -30,6 +31,7 @@ from kapbot.crisis_reply import (
     CONCERN_NOTE,
     crisis_message,
     last_crisis_language,
+    last_crisis_urgent,
     replied_crisis,
     without_crisis,
 )
@@ -64,6 +66,12 @@ if TYPE_CHECKING:
     from kapbot.embeddings import QueryEncoder
 
 log = logging.getLogger(__name__)
+# Words that name the treatment or a guarantee of it.
+_TREATMENT = re.compile(
+    r"\b(kap|ketamin[ea]|spravato|esketamine|treatment|therapy|sessions?|infusions?|"
+    r"tratamiento|terapia|sesi[oó]n|guarantee\w*|assure|promise|garantiz\w*|sign up)\b",
+    re.IGNORECASE,
+)
 
 # The writer asking about themselves ("can I", "my meds", "mis pastillas").
 _FIRST_PERSON = re.compile(
@@ -293,7 +301,9 @@ class Bot:
             language = self.crisis.language(message.text, words)
             return Reply(
                 "acknowledgement",
-                self.texts.acknowledgement(self.settings, language),
+                self.texts.acknowledgement(
+                    self.settings, language, arrived=words.variant == "help"
+                ),
                 notices=message.notices,
                 safety_rule=words.rule,
             )
@@ -323,20 +333,42 @@ class Bot:
                 language,
                 self.crisis.emergency(safety),
                 again=replied_crisis(turns),
+                refused=safety.variant == "refused",
+                other=self.crisis.bystander(message.text, safety),
             ),
             notices=message.notices,
             safety_rule=safety.rule,
         )
 
+    def _urgent(self, turns: Sequence[Mapping[str, str]]) -> bool:
+        """Whether the crisis reply just given was for an emergency under way: by its own
+        words, or by the message it answered ("took a bunch of my wellbutrin")."""
+        if last_crisis_urgent(turns):
+            return True
+        asked = [t.get("content", "") for t in turns if t.get("role") == "user"]
+        if not asked or not isinstance(asked[-1], str):
+            return False
+        return self.crisis.emergency(self.crisis.check(asked[-1], words_only=True))
+
     def _reply(self, message: CleanMessage, turns: list[dict[str, str]]) -> Reply:
         """The reply to a message the crisis check's lexicon let through."""
         vectors, for_passages = self._embed(message.text)
         safety = self.crisis.check(message.text, turns, vector=vectors[0])
+        if (
+            safety.rule == "semantic"
+            and asks_assurance(message.text)
+            and _TREATMENT.search(message.text)
+        ):
+            # Found by meaning alone, in words that ask whether the treatment will work
+            # ("guarantee me this works and I'll sign up today"): the Lifeline note, then the
+            # answer. ("A spot in the basement that would work" names no treatment.)
+            safety = replace(safety, level="concern", rule="semantic+assurance")
         if safety.level == "crisis":
             return self._crisis(message, safety, turns)
         # An ordinary question right after the crisis reply, before any word that the
         # person is safe: a short check-in first, then the answer.
         check_in = last_crisis_language(turns)
+        turns_before = list(turns)
         if safety.level != "none":
             log.info("crisis check: %s (%s)", safety.level, safety.rule)
         # A message that got the crisis reply is never part of an answer (nor of the query
@@ -364,7 +396,8 @@ class Bot:
         notes, after = self._notes(message.text, safety.level, assurance)
         if check_in is not None:
             spanish = check_in == "es" or looks_spanish(message.text)
-            notes.insert(0, self.texts.get("safety", "check_in_es" if spanish else "check_in"))
+            key = "check_in_urgent" if self._urgent(turns_before) else "check_in"
+            notes.insert(0, self.texts.get("safety", key + ("_es" if spanish else "")))
         asked, context = split_context(query, asked_text)
         leaning = asks_assurance(message.text) or (assurance and decline == "not_covered")
         if leaning and decline in {"", "not_covered"}:

@@ -54,6 +54,9 @@ _FIRST_PERSON = re.compile(r"\b(i|im|ive|id|ill|myself|my life|quiero|yo)\b")
 # How far past its threshold the semantic score must be to overrule rules that softened
 # a message (someone else, a figure of speech, hopelessness without a plan).
 ESCALATE = 0.05
+# How far below its threshold the semantic score still earns the Lifeline note (a concern)
+# before an ordinary answer: near-misses of the backstop are shown where help is.
+CONCERN_BAND = 0.04
 _RISK_TIERS = ("intent", "plan", "means", "self_harm", "harm_to_others", "emergency")
 # A state word just before a topic word makes it about the writer ("feeling suicidal").
 _STATE_WORDS = (
@@ -64,6 +67,10 @@ _QUESTION_WORDS = (
     "what whats how why when where who which is are does do did can could should would will "
     "que como cual cuales es son puede pueden hay"
 )
+
+# A question about something, not about the writer: the backstop alone does not make it a
+# crisis ("who cant do this", "what happens in the last one?"), only a concern.
+_WH_QUESTION = re.compile(r"^(what|whats|how|when|where|who|which|que|como|cual|cuales|cuando)\b")
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:because|bc|porque)\s+", re.IGNORECASE)
 _SEVERITY = {"none": 0, "concern": 1, "crisis": 2}
@@ -85,6 +92,9 @@ class CrisisDecision:
     rule: str
     matched: str = ""
     score: float = 0.0
+    # After a crisis reply: "help" when help has come or is coming, "refused" when the
+    # person refuses help or a line did not answer (each has its own reply).
+    variant: str = ""
 
     @property
     def severity(self) -> int:
@@ -130,9 +140,13 @@ class CrisisCheck:
         self.third_person = _phrase_pattern(lexicon["third_person"])
         self.immediate = _phrase_pattern(lexicon["immediate_danger"])
         self.past = _phrase_pattern(lexicon["past"])
+        self.present = _phrase_pattern(lexicon.get("present", []))
+        self.roles = _phrase_pattern(lexicon.get("roles", []))
         self.informational = _phrase_pattern(lexicon["informational"])
         self.warning_signs = _phrase_pattern(lexicon.get("warning_signs", []))
         self.emergency_signs = _phrase_pattern(lexicon.get("emergency_signs", []))
+        self.refusals = _phrase_pattern(lexicon.get("refusals", []))
+        self.responders = _phrase_pattern(lexicon.get("responders", []))
         self.continuations = _phrase_pattern(lexicon.get("continuations", []))
         help_arrived = lexicon.get("help_arrived", {})
         self.help_arrived = _phrase_pattern([p for group in help_arrived.values() for p in group])
@@ -257,6 +271,16 @@ class CrisisCheck:
         words = word_count(text)
         before = self._lexical(normalise(" ".join(previous)))
         if before.level == "crisis" or replied_crisis(history):
+            refused = self.refusals.search(text) if self.refusals else None
+            urgent = self.emergency_signs.search(text) if self.emergency_signs else None
+            if words <= 25 and refused and urgent:  # "on hold so I hung up. taking them now."
+                return CrisisDecision(
+                    "crisis", "history:emergency_sign", urgent.group(1), variant="refused"
+                )
+            if words <= 25 and refused:
+                return CrisisDecision(
+                    "crisis", "history:refused", refused.group(1), variant="refused"
+                )
             if decision.level == "concern":  # hopelessness right after a crisis: still one
                 return CrisisDecision("crisis", "history:" + decision.rule, decision.matched)
             helped = self.help_arrived.search(text) if self.help_arrived else None
@@ -268,7 +292,9 @@ class CrisisCheck:
             if words <= 25 and sign:
                 return CrisisDecision("crisis", "history:warning_sign", sign.group(1))
             if words <= 40 and helped:
-                return CrisisDecision("none", "acknowledgement", helped.group(1))
+                came = self.responders is not None and self.responders.search(text)
+                variant = "help" if came else ""
+                return CrisisDecision("none", "acknowledgement", helped.group(1), variant=variant)
             going_on = self.continuations.search(text) if self.continuations else None
             if words <= 6 and going_on:
                 return CrisisDecision("crisis", "history:continuation", going_on.group(1))
@@ -288,8 +314,25 @@ class CrisisCheck:
         overdose taken, self-harm happening now): emergency help first."""
         if "emergency" in decision.rule or decision.rule.startswith("self_harm+immediate"):
             return True
+        # Someone else with the means or a plan now ("my sister is threatening to jump").
+        tier = decision.rule.removeprefix("history:").split("+")[0]
+        if "+immediate_danger+third_person" in decision.rule:
+            return True
+        if decision.rule.endswith("+third_person") and tier in {"plan", "means", "emergency"}:
+            return True
         taken = r"\b(?:tok|taken|swalowed|downed|tome|tomo|trague)\b"
-        return decision.rule.startswith("means") and re.search(taken, decision.matched) is not None
+        return tier in {"means", "plan"} and re.search(taken, decision.matched) is not None
+
+    def bystander(self, message: str, decision: CrisisDecision) -> bool:
+        """Whether the writer is telling of someone else in danger ("my girlfriend took a
+        bunch of pills"), not of themselves: a third person decided it, and the clause of
+        the risk phrase has no word of the writer ("my girlfriend moved out, and i've been
+        sitting in my car with a hose" is about the writer)."""
+        if "+third_person" not in decision.rule:
+            return False
+        text = normalise_clauses(message)
+        at = text.find(decision.matched.split(" / ")[0])
+        return at < 0 or _FIRST_PERSON.search(_clause_at(text, at)) is None
 
     def language(self, message: str, decision: CrisisDecision) -> str:
         """``es`` when the message, or the phrase or exemplar it was flagged by, is Spanish."""
@@ -315,15 +358,26 @@ class CrisisCheck:
         if not hits:
             return CrisisDecision("none", "no lexicon match")
         hits.sort(key=lambda h: h[2])
-        risky = [h for h in hits if h[0] in _RISK_TIERS]
+        # A body in danger now decides first, wherever it is said ("cut myself pretty bad,
+        # theres a lot of blood"): emergency help leads the reply.
+        risky = sorted((h for h in hits if h[0] in _RISK_TIERS), key=lambda h: h[0] != "emergency")
         topic = [h for h in hits if h[0] == "topic"]
         tier, phrase, start = (risky or topic or hits)[0]
         # Someone in danger now: a crisis whoever it is about.
         alarming = bool(risky or topic) or tier == "hopelessness"
         if alarming and self.immediate is not None and (m := self.immediate.search(text)):
-            return CrisisDecision("crisis", f"{tier}+immediate_danger", f"{phrase} / {m.group(1)}")
-        if self.past is not None and (m := self.past.search(text)):
-            return CrisisDecision("concern", f"{tier}+past", f"{phrase} / {m.group(1)}")
+            rule = f"{tier}+immediate_danger"
+            someone = self.third_person is not None and self.third_person.search(text)
+            if someone and not self._personal(text, start, phrase):
+                rule += "+third_person"  # "my girlfriend took a bunch of pills"
+            return CrisisDecision("crisis", rule, f"{phrase} / {m.group(1)}")
+        if (past := self._resolved(text, start)) is not None:
+            return CrisisDecision("concern", f"{tier}+past", f"{phrase} / {past}")
+        feeling = _STATE.search(" ".join(text[:start].split()[-2:])) is not None
+        if tier == "topic" and not feeling and self.roles and (r := self.roles.search(text)):
+            # "I'm a paramedic and see overdoses every shift": the topic at work (but "I'm
+            # a nurse and I'm suicidal" is about the writer).
+            return CrisisDecision("concern", "topic+role", f"{phrase} / {r.group(1)}")
         personal = self._personal(text, start, phrase)
         asking = self._asking(text)
         # Questions about treatment or research; a question about means or an emergency
@@ -344,6 +398,21 @@ class CrisisCheck:
         if not risky:
             return CrisisDecision("concern", tier, phrase)
         return CrisisDecision("crisis", tier, phrase)
+
+    def _resolved(self, text: str, start: int) -> str | None:
+        """The past marker that makes the risk phrase at ``start`` a resolved past ("I
+        attempted years ago"), unless its own clause speaks of now ("when I was younger I
+        loved life, now I want to die"; "I survived one attempt, this time I have the pills").
+        """
+        if self.past is None:
+            return None
+        clause = _clause_at(text, start)
+        if (m := self.past.search(clause)) is not None:
+            return m.group(1)
+        if self.present is not None and self.present.search(clause):
+            return None
+        m = self.past.search(text)
+        return m.group(1) if m is not None else None
 
     def _personal(self, text: str, start: int, phrase: str) -> bool:
         """Whether the writer is the one at risk: the phrase names them ("kill myself"), a
@@ -396,10 +465,22 @@ class CrisisCheck:
             return CrisisDecision("none", "no lexicon match")
         alarm, score, best = self._scores(message, vector)
         if not alarm:
+            near = self.model is not None and score >= self.model.threshold - CONCERN_BAND
+            if near and (self.informational is None or not self.informational.search(text)):
+                return CrisisDecision("concern", "semantic near", self.exemplars[best], score)
             return CrisisDecision("none", "below semantic threshold", score=score)
         if self.informational is not None and self.informational.search(text):
             return CrisisDecision("concern", "semantic+informational", self.exemplars[best], score)
+        if _WH_QUESTION.match(text) and not _FIRST_PERSON.search(text):
+            return CrisisDecision("concern", "semantic+question", self.exemplars[best], score)
         return CrisisDecision("crisis", "semantic", self.exemplars[best], score)
+
+
+def _clause_at(text: str, start: int) -> str:
+    """The clause of the normalised ``text`` (between clause marks) holding ``start``."""
+    begin = text.rfind(CLAUSE_MARK, 0, start)
+    end = text.find(CLAUSE_MARK, start)
+    return text[begin + len(CLAUSE_MARK) if begin >= 0 else 0 : end if end >= 0 else len(text)]
 
 
 def data_lines(path: Path) -> list[str]:

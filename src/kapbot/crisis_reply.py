@@ -26,11 +26,17 @@ def crisis_message(
     language: str = "en",
     emergency: bool = False,
     again: bool = False,
+    refused: bool = False,
+    other: bool = False,
 ) -> str:
     """The reviewed crisis reply (``data/replies.yaml``, ``safety.crisis``), in Spanish for
     ``language="es"``, with the clinic's after-hours line when it is set, emergency help
-    first for an emergency under way, and shorter ``again`` right after a full one."""
-    return ReplyTexts.load().crisis(settings or Settings(), language, emergency, again)
+    first for an emergency under way, and shorter ``again`` right after a full one (text or
+    chat first when the person ``refused`` a call or no one answered), and to a bystander
+    writing about ``other`` people in danger."""
+    return ReplyTexts.load().crisis(
+        settings or Settings(), language, emergency, again, refused, other
+    )
 
 
 def is_crisis_reply(text: object) -> bool:
@@ -64,7 +70,18 @@ def _crisis_openings() -> frozenset[str]:
     texts = ReplyTexts.load()
     return frozenset(
         texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]
-        for key in ("crisis", "crisis_es", "crisis_again", "crisis_again_es")
+        for key in (
+            "crisis",
+            "crisis_es",
+            "crisis_again",
+            "crisis_again_es",
+            "crisis_again_refused",
+            "crisis_again_refused_es",
+            "crisis_other",
+            "crisis_other_es",
+            "crisis_urgent",
+            "crisis_urgent_es",
+        )
     )
 
 
@@ -77,6 +94,43 @@ def last_crisis_language(history: Sequence[Mapping[str, Any]]) -> str | None:
     texts = ReplyTexts.load()
     spanish = [
         texts.get("safety", key, after_hours="").split("\n", 1)[0]
-        for key in ("crisis_es", "crisis_again_es")
+        for key in (
+            "crisis_es",
+            "crisis_again_es",
+            "crisis_again_refused_es",
+            "crisis_other_es",
+            "crisis_urgent_es",
+        )
     ]
     return "es" if any(opening in str(replies[-1]) for opening in spanish) else "en"
+
+
+def last_crisis_urgent(history: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the latest reply in ``history`` was a crisis reply for an emergency under
+    way (emergency help before anything else)."""
+    replies = [t.get("content") for t in history if t.get("role") == "assistant"]
+    if not replies or not is_crisis_reply(replies[-1]):
+        return False
+    rows = str(replies[-1]).split("\n")
+    first = next((row for row in rows if row.startswith("- ")), "")
+    return rows[0] in _urgent_rows() or first in _urgent_rows()
+
+
+@lru_cache(maxsize=1)
+def _urgent_rows() -> frozenset[str]:
+    """The first list rows of the first crisis replies for an emergency under way, and the
+    opening of the one given again."""
+    texts, settings = ReplyTexts.load(), Settings()
+    rows = {
+        next(row for row in text.split("\n") if row.startswith("- "))
+        for text in (
+            texts.crisis(settings, language, emergency=True, other=other)
+            for language in ("en", "es")
+            for other in (False, True)
+        )
+    }
+    rows |= {
+        texts.get("safety", key, after_hours="").split("\n", 1)[0]
+        for key in ("crisis_urgent", "crisis_urgent_es")
+    }
+    return frozenset(rows)

@@ -85,8 +85,27 @@ _ASKS_ASSURANCE = re.compile(
     r"reason (?:it|this|that) (?:wouldn['’]?t|won['’]?t)|\b(?:won['’]?t|wouldn['’]?t) i\b\s*\?"
     r"|\b(?:doesn['’]?t|won['’]?t|never) comes? back\b"
     r"|\btiene que funcionar\b|\bme va a ir (?:igual|bien)\b|\bes porque funciona\b"
-    r"|\besta vez s[ií] es\b",
+    r"|\besta vez s[ií] es\b"
+    # "one session and I'm set?", "so I should be good?", "a sure thing?", "tell me this
+    # time is different", "will I be in the half that improves?", "will 4 sessions be
+    # enough?", "I'll be back to full time", "¿me va a pasar lo mismo?"
+    r"|\band (?:i['’]?m|im|i am) (?:set|good|fine|cured|fixed|healed)\b"
+    r"|\bi should be (?:good|fine|ok|okay|set|cured|fixed|better|healed)\b"
+    r"|\b(?:a )?(?:sure thing|safe bet|sure bet)\b|\b(?:re)?assure me\b"
+    r"|\bthis time (?:is|will be|it['’]?s) different\b"
+    r"|\bwill i be (?:in|one of|among) the\b"
+    r"|\b(?:will|would) (?:\d+|one|two|three|four|five|six|a few|the) (?:sessions?|infusions?|doses?|"
+    r"treatments?) be enough\b|\bget my life back\b"
+    r"|\bi['’]?ll be back (?:to|at) (?:normal|full|work|myself)\b"
+    r"|\bme (?:va|van) a pasar lo mismo\b|\b(?:el )?mismo resultado\b|\blo mismo (?:a|para) m[ií]\b",
     re.IGNORECASE,
+)
+# Words that ask for a guarantee, misspelt too ("gaurantee"); "shown promise" is not one.
+_GUARANTEE = re.compile(
+    r"\b(g(?:ua|au|a|u|ue)r(?:a|e)nt(?:e|i)e\w*|garantiz\w*|promis\w*|promet\w*)\b", re.IGNORECASE
+)
+_NOT_A_PROMISE = re.compile(
+    r"\b(?:shown?|shows|showing|holds?|great|some) promise\b|\bpromising\b", re.IGNORECASE
 )
 _ASKS_MEDICAL = re.compile(
     r"\b(dose|doses|dosage|dosing|mg|milligrams?|how much (ketamine|should i)|how many (lozenges|troches|mg)"
@@ -155,18 +174,15 @@ def states_dose(text: str) -> bool:
 
 def asks_for_promise(question: str) -> bool:
     """A question that asks for a promise, or carries one for kapbot to repeat."""
-    return (
-        bool(_ASKS_PROMISE.search(question))
-        or bool(_ASKS_ASSURANCE.search(question))
-        or is_promise(question)
-    )
+    question = _NOT_A_PROMISE.sub(" ", question)
+    return bool(_ASKS_PROMISE.search(question)) or asks_assurance(question) or is_promise(question)
 
 
 def asks_assurance(question: str) -> bool:
     """A request for assurance that it will work for the writer, often leaning on a
     statistic, a study or someone's story ("87%. So I'm good?"), or for a guarantee."""
     return bool(_ASKS_ASSURANCE.search(question)) or bool(
-        re.search(r"\b(guarantee\w*|garantiz\w*|promis\w*|promet\w*)\b", question, re.IGNORECASE)
+        _GUARANTEE.search(_NOT_A_PROMISE.sub(" ", question))
     )
 
 

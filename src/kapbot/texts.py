@@ -48,11 +48,21 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "crisis_es": frozenset({"after_hours"}),
         "crisis_again": frozenset({"after_hours"}),
         "crisis_again_es": frozenset({"after_hours"}),
+        "crisis_again_refused": frozenset({"after_hours"}),
+        "crisis_other": frozenset({"after_hours"}),
+        "crisis_urgent": frozenset({"after_hours"}),
+        "crisis_urgent_es": frozenset({"after_hours"}),
+        "crisis_other_es": frozenset({"after_hours"}),
+        "crisis_again_refused_es": frozenset({"after_hours"}),
+        "acknowledgement_help": frozenset(),
+        "acknowledgement_help_es": frozenset(),
         "after_hours": frozenset({"clinic", "phone", "tel"}),
         "acknowledgement": frozenset({"clinic"}),
         "acknowledgement_es": frozenset({"clinic"}),
         "check_in": frozenset(),
         "check_in_es": frozenset(),
+        "check_in_urgent": frozenset(),
+        "check_in_urgent_es": frozenset(),
         "banner": frozenset(),
         "concern": frozenset(),
         "results_vary": frozenset(),
@@ -111,11 +121,16 @@ class ReplyTexts:
         language: str = "en",
         emergency: bool = False,
         again: bool = False,
+        refused: bool = False,
+        other: bool = False,
     ) -> str:
         """The crisis reply, in Spanish for ``language="es"``, with the clinic's after-hours
         line when it is set. For an emergency under way (an overdose taken, someone not
         breathing, bleeding) its first two resources change places: emergency help first.
-        ``again``: the shorter reply for a conversation that has just had the full one.
+        ``again``: the shorter reply for a conversation that has just had the full one;
+        ``refused`` with it: the one for a person who refuses help or whose call went
+        unanswered (text or chat first); ``other``: the first reply to someone writing about
+        another person in danger.
 
         Example:
             >>> "tel:" in ReplyTexts.load().crisis(Settings())
@@ -129,7 +144,13 @@ class ReplyTexts:
                 "safety", "after_hours", clinic=settings.clinic_name, phone=phone, tel=tel
             )
             line += "\n"
-        key = ("crisis_again" if again else "crisis") + ("_es" if language == "es" else "")
+        if again and emergency:
+            key = "crisis_urgent"
+        elif again:
+            key = "crisis_again_refused" if refused else "crisis_again"
+        else:
+            key = "crisis_other" if other else "crisis"
+        key += "_es" if language == "es" else ""
         text = self.get("safety", key, after_hours=line).strip()
         if emergency:
             lines = text.split("\n")
@@ -140,8 +161,15 @@ class ReplyTexts:
             text = "\n".join(lines)
         return text
 
-    def acknowledgement(self, settings: Settings, language: str = "en") -> str:
-        """The short reply to "ok thanks" or "I'm okay now" after a crisis reply."""
+    def acknowledgement(
+        self, settings: Settings, language: str = "en", arrived: bool = False
+    ) -> str:
+        """The short reply to "ok thanks" or "I'm okay now" after a crisis reply; with
+        ``arrived``, to "the ambulance is here" (no invitation to ask about treatments)."""
+        if arrived:
+            return self.get(
+                "safety", "acknowledgement_help_es" if language == "es" else "acknowledgement_help"
+            )
         key = "acknowledgement_es" if language == "es" else "acknowledgement"
         return self.get("safety", key, clinic=settings.clinic_name)
 
