@@ -76,10 +76,10 @@ def test_json_lines_contract(corpus_copy) -> None:  # type: ignore[no-untyped-de
     assert "Built the index" in result.stderr
 
 
-def test_ask_prints_answer_and_sources(corpus_copy) -> None:  # type: ignore[no-untyped-def]
-    result = run_kapbot(
-        "ask", "What are the side effects of ketamine?", env={"KAPBOT_CORPUS_DIR": str(corpus_copy)}
-    )
+def test_ask_prints_answer_and_sources(built_indexer, settings) -> None:  # type: ignore[no-untyped-def]
+    # On an index already built (the first use that builds it is tested above).
+    env = {"KAPBOT_CORPUS_DIR": str(settings.corpus_dir), "KAPBOT_HOME": str(settings.home)}
+    result = run_kapbot("ask", "What are the side effects of ketamine?", env=env)
     assert result.returncode == 0, result.stderr
     assert "[1]" in result.stdout
     assert "Sources:" in result.stdout

@@ -22,7 +22,7 @@ from tests.conftest import KAPBOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-N_DOCS = 1000
+N_DOCS = 500
 WORDS = (
     "clinic session patient therapist preparation integration dose lozenge infusion "
     "insurance invoice evaluation monitoring nasal spray esketamine blood pressure nausea "
