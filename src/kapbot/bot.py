@@ -29,7 +29,6 @@ from kapbot.compose import Composer, ExtractiveComposer, names_publisher
 from kapbot.crisis import CrisisCheck, CrisisDecision
 from kapbot.crisis_reply import (
     CONCERN_NOTE,
-    crisis_message,
     last_crisis_language,
     last_crisis_urgent,
     replied_crisis,
@@ -46,6 +45,7 @@ from kapbot.guardrails import (
     asks_for_task,
     asks_medical_advice,
     asks_own_care,
+    asks_treatment_assurance,
     guard,
     medical_terms,
 )
@@ -66,12 +66,6 @@ if TYPE_CHECKING:
     from kapbot.embeddings import QueryEncoder
 
 log = logging.getLogger(__name__)
-# Words that name the treatment or a guarantee of it.
-_TREATMENT = re.compile(
-    r"\b(kap|ketamin[ea]|spravato|esketamine|treatment|therapy|sessions?|infusions?|"
-    r"tratamiento|terapia|sesi[oó]n|guarantee\w*|assure|promise|garantiz\w*|sign up)\b",
-    re.IGNORECASE,
-)
 
 # The writer asking about themselves ("can I", "my meds", "mis pastillas").
 _FIRST_PERSON = re.compile(
@@ -328,7 +322,7 @@ class Bot:
             language = "es"
         return Reply(
             "crisis",
-            crisis_message(
+            self.texts.crisis(
                 self.settings,
                 language,
                 self.crisis.emergency(safety),
@@ -354,11 +348,7 @@ class Bot:
         """The reply to a message the crisis check's lexicon let through."""
         vectors, for_passages = self._embed(message.text)
         safety = self.crisis.check(message.text, turns, vector=vectors[0])
-        if (
-            safety.rule == "semantic"
-            and asks_assurance(message.text)
-            and _TREATMENT.search(message.text)
-        ):
+        if safety.rule == "semantic" and asks_treatment_assurance(message.text):
             # Found by meaning alone, in words that ask whether the treatment will work
             # ("guarantee me this works and I'll sign up today"): the Lifeline note, then the
             # answer. ("A spot in the basement that would work" names no treatment.)
@@ -368,7 +358,7 @@ class Bot:
         # An ordinary question right after the crisis reply, before any word that the
         # person is safe: a short check-in first, then the answer.
         check_in = last_crisis_language(turns)
-        turns_before = list(turns)
+        urgent = check_in is not None and self._urgent(turns)
         if safety.level != "none":
             log.info("crisis check: %s (%s)", safety.level, safety.rule)
         # A message that got the crisis reply is never part of an answer (nor of the query
@@ -396,7 +386,7 @@ class Bot:
         notes, after = self._notes(message.text, safety.level, assurance)
         if check_in is not None:
             spanish = check_in == "es" or looks_spanish(message.text)
-            key = "check_in_urgent" if self._urgent(turns_before) else "check_in"
+            key = "check_in_urgent" if urgent else "check_in"
             notes.insert(0, self.texts.get("safety", key + ("_es" if spanish else "")))
         asked, context = split_context(query, asked_text)
         leaning = asks_assurance(message.text) or (assurance and decline == "not_covered")

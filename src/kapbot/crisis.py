@@ -271,21 +271,17 @@ class CrisisCheck:
         words = word_count(text)
         before = self._lexical(normalise(" ".join(previous)))
         if before.level == "crisis" or replied_crisis(history):
-            refused = self.refusals.search(text) if self.refusals else None
-            urgent = self.emergency_signs.search(text) if self.emergency_signs else None
-            if words <= 25 and refused and urgent:  # "on hold so I hung up. taking them now."
-                return CrisisDecision(
-                    "crisis", "history:emergency_sign", urgent.group(1), variant="refused"
-                )
-            if words <= 25 and refused:
-                return CrisisDecision(
-                    "crisis", "history:refused", refused.group(1), variant="refused"
-                )
-            if decision.level == "concern":  # hopelessness right after a crisis: still one
-                return CrisisDecision("crisis", "history:" + decision.rule, decision.matched)
             helped = self.help_arrived.search(text) if self.help_arrived else None
             rest = self.help_arrived.sub(" ", text) if self.help_arrived else text
             body = self.emergency_signs.search(rest) if self.emergency_signs else None
+            refused = self.refusals.search(text) if self.refusals else None
+            if words <= 25 and refused:  # "on hold so I hung up" (", taking them now")
+                rule, found = (
+                    ("history:emergency_sign", body) if body else ("history:refused", refused)
+                )
+                return CrisisDecision("crisis", rule, found.group(1), variant="refused")
+            if decision.level == "concern":  # hopelessness right after a crisis: still one
+                return CrisisDecision("crisis", "history:" + decision.rule, decision.matched)
             if words <= 25 and body:
                 return CrisisDecision("crisis", "history:emergency_sign", body.group(1))
             sign = self.warning_signs.search(rest) if self.warning_signs else None

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from kapbot.settings import Settings
-from kapbot.texts import ReplyTexts, safety_text
+from kapbot.texts import CRISIS_REPLY_KEYS, ReplyTexts, safety_text
 
 CONCERN_NOTE = safety_text("concern")
 
@@ -43,13 +43,12 @@ def is_crisis_reply(text: object) -> bool:
     """Whether ``text`` is the crisis reply (in either language)."""
     if not isinstance(text, str):
         return False
-    return any(opening in text for opening in _crisis_openings())
+    return any(opening in text for opening in _openings())
 
 
 def replied_crisis(history: Sequence[Mapping[str, str]]) -> bool:
     """Whether one of the last two replies in ``history`` was the crisis reply."""
-    replies = [t.get("content", "") for t in history if t.get("role") == "assistant"][-2:]
-    return any(is_crisis_reply(r) for r in replies)
+    return any(is_crisis_reply(r) for r in _replies(history)[-2:])
 
 
 def without_crisis(history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -66,49 +65,33 @@ def without_crisis(history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 
 @lru_cache(maxsize=1)
-def _crisis_openings() -> frozenset[str]:
+def _openings() -> dict[str, str]:
+    """The first line of every crisis reply, and the key of the reply it opens."""
     texts = ReplyTexts.load()
-    return frozenset(
-        texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]
-        for key in (
-            "crisis",
-            "crisis_es",
-            "crisis_again",
-            "crisis_again_es",
-            "crisis_again_refused",
-            "crisis_again_refused_es",
-            "crisis_other",
-            "crisis_other_es",
-            "crisis_urgent",
-            "crisis_urgent_es",
-        )
-    )
+    return {
+        texts.get("safety", key, after_hours="").strip().split("\n", 1)[0]: key
+        for key in CRISIS_REPLY_KEYS
+    }
+
+
+def _replies(history: Sequence[Mapping[str, Any]]) -> list[Any]:
+    return [t.get("content") for t in history if t.get("role") == "assistant"]
 
 
 def last_crisis_language(history: Sequence[Mapping[str, Any]]) -> str | None:
     """The language (``en``/``es``) of the latest reply in ``history`` if it was the crisis
     reply; ``None`` when the latest reply was anything else."""
-    replies = [t.get("content") for t in history if t.get("role") == "assistant"]
+    replies = _replies(history)
     if not replies or not is_crisis_reply(replies[-1]):
         return None
-    texts = ReplyTexts.load()
-    spanish = [
-        texts.get("safety", key, after_hours="").split("\n", 1)[0]
-        for key in (
-            "crisis_es",
-            "crisis_again_es",
-            "crisis_again_refused_es",
-            "crisis_other_es",
-            "crisis_urgent_es",
-        )
-    ]
+    spanish = [line for line, key in _openings().items() if key.endswith("_es")]
     return "es" if any(opening in str(replies[-1]) for opening in spanish) else "en"
 
 
 def last_crisis_urgent(history: Sequence[Mapping[str, Any]]) -> bool:
     """Whether the latest reply in ``history`` was a crisis reply for an emergency under
     way (emergency help before anything else)."""
-    replies = [t.get("content") for t in history if t.get("role") == "assistant"]
+    replies = _replies(history)
     if not replies or not is_crisis_reply(replies[-1]):
         return False
     rows = str(replies[-1]).split("\n")
@@ -129,8 +112,5 @@ def _urgent_rows() -> frozenset[str]:
             for other in (False, True)
         )
     }
-    rows |= {
-        texts.get("safety", key, after_hours="").split("\n", 1)[0]
-        for key in ("crisis_urgent", "crisis_urgent_es")
-    }
+    rows |= {line for line, key in _openings().items() if key.startswith("crisis_urgent")}
     return frozenset(rows)

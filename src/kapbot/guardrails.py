@@ -104,6 +104,12 @@ _ASKS_ASSURANCE = re.compile(
 _GUARANTEE = re.compile(
     r"\b(g(?:ua|au|a|u|ue)r(?:a|e)nt(?:e|i)e\w*|garantiz\w*|promis\w*|promet\w*)\b", re.IGNORECASE
 )
+# The treatment named ("KAP", "the sessions", "terapia") or signing up for it.
+_NAMES_TREATMENT = re.compile(
+    r"\b(kap|ketamin[ea]|spravato|esketamine|treatment|therapy|sessions?|infusions?|"
+    r"tratamiento|terapia|sesi[oó]n|assure|sign up)\b",
+    re.IGNORECASE,
+)
 _NOT_A_PROMISE = re.compile(
     r"\b(?:shown?|shows|showing|holds?|great|some) promise\b|\bpromising\b", re.IGNORECASE
 )
@@ -184,6 +190,14 @@ def asks_assurance(question: str) -> bool:
     return bool(_ASKS_ASSURANCE.search(question)) or bool(
         _GUARANTEE.search(_NOT_A_PROMISE.sub(" ", question))
     )
+
+
+def asks_treatment_assurance(question: str) -> bool:
+    """A request for assurance that names the treatment or a guarantee of it ("guarantee me
+    this works and I'll sign up today"; not "a spot in the basement that would work")."""
+    if not asks_assurance(question):
+        return False
+    return bool(_NAMES_TREATMENT.search(question) or _GUARANTEE.search(question))
 
 
 def asks_for_task(question: str) -> bool:

@@ -23,6 +23,10 @@ import yaml
 from kapbot.settings import Settings
 
 REPLIES_PATH = Path(__file__).parent / "data" / "replies.yaml"
+# The crisis replies: the first one, to a bystander, again, again after a refusal, again for
+# an emergency under way; each in English and Spanish (``_es``).
+CRISIS_REPLIES = ("crisis", "crisis_other", "crisis_again", "crisis_again_refused", "crisis_urgent")
+CRISIS_REPLY_KEYS = tuple(f"{name}{suffix}" for name in CRISIS_REPLIES for suffix in ("", "_es"))
 # Every text the code fills in, and the placeholders each may use.
 _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
     "declines": {
@@ -44,16 +48,7 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
     "answers": {"tentative": frozenset({"clinic"})},
     "suggestions": {"lead": frozenset()},
     "safety": {
-        "crisis": frozenset({"after_hours"}),
-        "crisis_es": frozenset({"after_hours"}),
-        "crisis_again": frozenset({"after_hours"}),
-        "crisis_again_es": frozenset({"after_hours"}),
-        "crisis_again_refused": frozenset({"after_hours"}),
-        "crisis_other": frozenset({"after_hours"}),
-        "crisis_urgent": frozenset({"after_hours"}),
-        "crisis_urgent_es": frozenset({"after_hours"}),
-        "crisis_other_es": frozenset({"after_hours"}),
-        "crisis_again_refused_es": frozenset({"after_hours"}),
+        **{key: frozenset({"after_hours"}) for key in CRISIS_REPLY_KEYS},
         "acknowledgement_help": frozenset(),
         "acknowledgement_help_es": frozenset(),
         "after_hours": frozenset({"clinic", "phone", "tel"}),
