@@ -521,6 +521,54 @@ def test_a_line_introducing_nothing_quoted_is_left_out() -> None:
     assert text == "KAP has four stages. [1]"
 
 
+def test_a_list_whose_introduction_goes_on_from_the_quote_comes_with_it() -> None:
+    source = passage(
+        "## At-home programs\n\nAt-home programs have grown rapidly. These programs "
+        "typically involve:\n\n- Screening by video\n- Lozenges taken at home\n\n"
+        "Some programs recommend therapy."
+    )
+    weights = idf({"grown": 5.0})
+    text = ExtractiveComposer(weights).compose("how have home programs grown?", [source]).text
+    assert "These programs typically involve:\n- Screening by video\n- Lozenges" in text
+    # A list whose introduction starts a new point is another list.
+    other = passage(
+        "## At-home programs\n\nAt-home programs have grown rapidly. Costs vary:\n\n"
+        "- Screening by video\n- Lozenges taken at home"
+    )
+    plain = ExtractiveComposer(weights).compose("how have home programs grown?", [other]).text
+    assert plain.endswith("At-home programs have grown rapidly. [1]")
+
+
+def test_another_providers_words_about_itself_leave_no_list_introduction_behind() -> None:
+    source = passage(
+        "## Philosophy\n\nKAP builds on altered states. In other words:\n\n"
+        "- Other models ask: can we reduce symptoms?\n- KAP asks: how do we grow?",
+        owner="third_party",
+        publisher="Journey Clinical",
+    )
+    text = (
+        ExtractiveComposer(idf({"altered": 5.0}))
+        .compose("what does KAP build on, altered states?", [source])
+        .text
+    )
+    assert "altered states. [1]" in text
+    assert "In other words" not in text
+
+
+def test_a_quote_left_pointing_back_by_a_sentence_said_already_names_its_subject() -> None:
+    first = passage("## Spravato\n\nSpravato contains esketamine, a derivative of ketamine.")
+    second = passage(
+        "## Spravato vs IV\n\nSpravato contains esketamine, a derivative of ketamine. "
+        "It differs from IV ketamine in that:\n\n- It is FDA-approved\n- It needs a clinic",
+        source="b.md",
+    )
+    result = ExtractiveComposer(uniform, second_ratio=0.0).compose(
+        "is spravato esketamine, a derivative of ketamine?", [first, second]
+    )
+    assert result.text.count("Spravato contains esketamine") == 1
+    assert "About “Spravato vs IV”:\n\nIt differs from IV ketamine in that:" in result.text
+
+
 def test_the_same_sentence_is_never_quoted_twice() -> None:
     first = passage("## What is KAP\n\nKAP pairs ketamine with structured psychotherapy.")
     second = passage(

@@ -81,6 +81,9 @@ def test_lists_cut() -> None:
     assert lists_cut(whole, [source]) == 0
     assert lists_cut(cut, [source]) == 1
     assert lists_cut("> - Something else [1]", [source]) == 0
+    # An introduction whose list was left out altogether.
+    assert lists_cut("> KAP builds on an idea.\n> In other words: [1]", [source]) == 1
+    assert lists_cut("Choosing Therapy writes:\n\n> Risks are rare. [1]", [source]) == 0
 
 
 def test_reading_grade() -> None:

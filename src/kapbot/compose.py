@@ -352,7 +352,7 @@ class ExtractiveComposer:
         if units[start].text.startswith("|"):
             chosen = self._table_rows(units, start, best, scores)
         else:
-            chosen = self._around(units, start, best, budget, list_budget)
+            chosen = self._around(units, start, best, budget, list_budget, scores)
         if asked.wants_list:
             chosen = self._with_lists(units, chosen, scores, list_budget)
         chosen = self._covering(units, chosen, query, budget * 2)
@@ -365,7 +365,11 @@ class ExtractiveComposer:
                 and chosen[-1] > best
                 and speaks_for_itself(units[chosen[-1]].text, passage.publisher)
             ):
-                chosen.pop()
+                last = chosen.pop()
+                if _in_list(units, last):  # a list goes whole, with its introduction
+                    first, _ = _list_span(units, last)
+                    while len(chosen) > 1 and chosen[-1] >= first and chosen[-1] > best:
+                        chosen.pop()
         picked = tuple(units[i] for i in chosen)
         score = max(heading, scores[best]) + sum(scores[i] for i in chosen) * 0.1
         return _Quote(picked, score, opens_section=chosen[0] == 0, needs_subject=needs_subject)
@@ -415,11 +419,19 @@ class ExtractiveComposer:
         return [*head, *rows]
 
     def _around(
-        self, units: Sequence[Unit], start: int, best: int, budget: int, list_budget: int
+        self,
+        units: Sequence[Unit],
+        start: int,
+        best: int,
+        budget: int,
+        list_budget: int,
+        scores: Sequence[float],
     ) -> list[int]:
         """The span that starts at ``start``: a whole list when it is in one; then the
         sentences after it that fit ``budget``, and a list whose introduction ends the
-        span, whole. It stops before the introduction of another list."""
+        span, whole. It stops before the introduction of another list, unless that
+        introduction goes on from the sentence before it ("These programs typically
+        involve:"), the list shares a word of the question and all of it fits ``budget``."""
         if _in_list(units, start):
             first, end = _list_span(units, start)
             if _size(units[first:end]) > list_budget and best != first:
@@ -434,9 +446,15 @@ class ExtractiveComposer:
         i = chosen[-1] + 1
         while i < len(units):
             if _in_list(units, i):
-                if not units[chosen[-1]].text.endswith(":"):
-                    break  # another list, about another point
                 first, end = _list_span(units, i)
+                goes_on = (
+                    not is_list_item(units[i])
+                    and opens_dangling(units[i].text)
+                    and any(scores[j] > 0 for j in range(first, end))
+                    and size + _size(units[first:end]) <= budget
+                )
+                if not (units[chosen[-1]].text.endswith(":") or goes_on):
+                    break  # another list, about another point
                 if _size(units[first:end]) > list_budget:
                     break
                 chosen += [j for j in range(first, end) if j not in chosen]
@@ -623,7 +641,12 @@ class ExtractiveComposer:
             )
             if not units or len(units) < len(span.units) // 2 + 1:
                 return None  # it says again what the first quote said
-            return _Quote(units, span.score, span.opens_section, span.needs_subject), other
+            # What is left may point back to the sentence left out ("It differs from IV
+            # ketamine in that:"): its subject is then named from the heading.
+            needs_subject = span.needs_subject or (
+                units[0] is not span.units[0] and opens_dangling(units[0].text)
+            )
+            return _Quote(units, span.score, span.opens_section, needs_subject), other
         return None
 
     def compose(

@@ -150,8 +150,17 @@ def dangling_openers(reply: str) -> int:
 def lists_cut(reply: str, sources: Sequence[str]) -> int:
     """Lists in the reply that leave out items their source list gives: for each run
     of list lines in the reply, the list of a cited passage that holds its first item
-    must be there whole."""
-    count = 0
+    must be there whole; and a quoted introduction ending in ':' must have its list
+    after it."""
+    # A quoted line that introduces a list ("In other words:") with none of it after.
+    lines = [_CITATION.sub("", line).rstrip() for line in reply.splitlines()]
+    count = sum(
+        1
+        for line, after in zip(lines, [*lines[1:], ""], strict=True)
+        if line.startswith(">")
+        and line.endswith(":")
+        and not _LIST_LINE.match(_QUOTE_MARK.sub("", after))
+    )
     source_lists = [_lists(plain_text(s)) for s in sources]
     for items in _lists(plain_text(reply)):
         first = _norm(items[0])
