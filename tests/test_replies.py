@@ -120,6 +120,18 @@ def test_a_typo_is_read_as_the_documents_word(bot: Bot) -> None:
     assert "number of sessions varies" in reply.text
 
 
+def test_a_patients_word_is_searched_with_the_documents_words_for_it(bot: Bot) -> None:
+    # "addictive" shares a stem with "the treatment of addictions", which answers the
+    # opposite question; the glossary searches it as "abuse dependence".
+    reply = bot.ask("is ketamine addictive?")
+    assert reply.kind == "answer"
+    assert "abuse" in reply.query and "dependence" in reply.query
+    assert "treatment of addictions" not in reply.text, reply.text
+    # Added words: "how fast" is searched with "rapid" too.
+    listed = bot.ask("how fast does it kick in?")
+    assert "rapid" in listed.query and listed.kind == "answer", listed.text
+
+
 DECLINED = "what's the weather supposed to be like tomorrow?"
 
 

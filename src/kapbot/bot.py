@@ -37,6 +37,7 @@ from kapbot.crisis_reply import (
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
 from kapbot.followup import LLMCondenser, split_context, standalone_query, with_subject
 from kapbot.generative import GenerativeComposer
+from kapbot.glossary import Glossary
 from kapbot.guardrails import (
     RESULTS_VARY,
     SEE_PROVIDER,
@@ -132,6 +133,7 @@ class Bot:
         self._acronyms: set[str] = set()
         self._publishers: frozenset[str] = frozenset()
         self.speller = Speller.build(())
+        self.glossary = Glossary.load()
         self.model, self.passages, self.queries = self._passage_model()
         self.keyword, self.retriever = self._open_keyword()
         # A fitted model changes how passages are embedded, never how a message is
@@ -369,16 +371,25 @@ class Bot:
         asked_text = self.speller.correct(message.text)
         query = self.standalone(asked_text, turns)
         if query == message.text:
-            passages = self.retrieve(
-                query,
-                self.retriever.query_vector(vectors),
-                self.retriever.query_vector(for_passages),
+            vector = self.retriever.query_vector(vectors)
+            passage_vector = self.retriever.query_vector(for_passages)
+        else:  # spelt as the documents do, or made standalone from the conversation
+            vector, passage_vector = self.retriever.query_vectors(query)
+        # Patients' words are searched by word with the documents' words for them
+        # ("addictive": "abuse dependence"), and choose the quote with them; the search
+        # vectors are the message's own.
+        searched = query
+        glossed = self.glossary.gloss(asked_text)
+        if glossed != asked_text:
+            query = (
+                glossed + query[len(asked_text) :]
+                if query.startswith(asked_text)
+                else self.glossary.gloss(query)
             )
-        else:  # spelt as the documents do, or made standalone from the conversation:
-            # embedded anew
-            passages = self.retrieve(query)
+            asked_text = glossed
+        passages = self.retrieve(query, vector, passage_vector)
         first = not any(t.get("role") == "user" for t in turns)
-        nearness = self._nearness(query, passages, first)
+        nearness = self._nearness(searched, passages, first)
         decline, other = self._decline_reason(message.text, passages, nearness)
         # A request for assurance in words the patterns miss is found by its meaning: it
         # reads that results vary first, and is otherwise answered as asked.
