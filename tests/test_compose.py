@@ -406,7 +406,9 @@ def test_a_second_passage_as_close_in_meaning_is_quoted_with_few_shared_words() 
     further = composer.compose(question, [first, replace(INSURANCE, similarity=0.39)])
     unknown = composer.compose(question, [first, INSURANCE])  # similarity 0: only BM25 found it
     assert [p.source for p in closer.cited] == ["cost.md", "insurance.md"]
-    assert "Spravato" in closer.text and "[2]" in closer.text
+    # Of the insurance passage, the sentence about the treatment asked about (KAP, not
+    # Spravato) is quoted.
+    assert "KAP is rarely covered by insurance. [2]" in closer.text
     assert [p.source for p in further.cited] == ["cost.md"]
     assert [p.source for p in unknown.cited] == ["cost.md"]
 
@@ -567,6 +569,29 @@ def test_a_quote_left_pointing_back_by_a_sentence_said_already_names_its_subject
     )
     assert result.text.count("Spravato contains esketamine") == 1
     assert "About “Spravato vs IV”:\n\nIt differs from IV ketamine in that:" in result.text
+
+
+def test_a_quote_never_stops_right_before_the_sentence_that_qualifies_it() -> None:
+    source = passage(
+        "## Microdosing\n\nDaily low-dose programs have grown in popularity. However, the "
+        "evidence for them is limited. Other programs exist."
+    )
+    composer = ExtractiveComposer(idf({"popularity": 5.0}), max_chars=60)
+    text = composer.compose("are microdosing programs popular, popularity?", [source]).text
+    assert text == (
+        "Daily low-dose programs have grown in popularity. However, the evidence for them "
+        "is limited. [1]"
+    )
+
+
+def test_a_sentence_about_another_treatment_than_the_one_asked_counts_for_half() -> None:
+    source = passage(
+        "## Set and setting\n\nInfusion clinics often forgo music in busy rooms. "
+        "In KAP the room is calm, with music chosen with the therapist."
+    )
+    composer = ExtractiveComposer(idf({"music": 3.0, "room": 3.0}), max_chars=70)
+    text = composer.compose("is there music in the room for KAP?", [source]).text
+    assert text.startswith("In KAP the room is calm"), text
 
 
 def test_the_same_sentence_is_never_quoted_twice() -> None:

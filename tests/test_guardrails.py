@@ -106,8 +106,15 @@ def test_asks_for_promise(question: str, expected: bool) -> None:
         ("can I take Tylenol the day after a session?", True),
         ("I have epilepsy, does that disqualify me?", True),
         ("can I save my leftover lozenges for later?", True),
+        ("Can I double my lozenge dose?", True),
+        ("What dose of esketamine is right for someone my weight?", True),
+        ("what is the usual dosage for KAP?", True),
         ("What is set and setting?", False),
         ("Is KAP covered by insurance?", False),
+        # A dose that names a moment, not an amount or the writer's own.
+        ("how long does the brain stay open after a dose?", False),
+        ("will someone be with me the whole time im dosing", False),
+        ("what happens in a dosing session?", False),
     ],
 )
 def test_asks_medical_advice(question: str, expected: bool) -> None:

@@ -370,15 +370,10 @@ class Bot:
         # Typos are read as the documents' words for the search and the quote choice.
         asked_text = self.speller.correct(message.text)
         query = self.standalone(asked_text, turns)
-        if query == message.text:
-            vector = self.retriever.query_vector(vectors)
-            passage_vector = self.retriever.query_vector(for_passages)
-        else:  # spelt as the documents do, or made standalone from the conversation
-            vector, passage_vector = self.retriever.query_vectors(query)
-        # Patients' words are searched by word with the documents' words for them
-        # ("addictive": "abuse dependence"), and choose the quote with them; the search
-        # vectors are the message's own.
         searched = query
+        # Patients' words are searched by word with the documents' words for them
+        # ("addictive": "abuse dependence") and choose the quote with them; the words
+        # added are not embedded (glossary.by_meaning).
         glossed = self.glossary.gloss(asked_text)
         if glossed != asked_text:
             query = (
@@ -387,7 +382,14 @@ class Bot:
                 else self.glossary.gloss(query)
             )
             asked_text = glossed
-        passages = self.retrieve(query, vector, passage_vector)
+        if query == message.text:
+            passages = self.retrieve(
+                query,
+                self.retriever.query_vector(vectors),
+                self.retriever.query_vector(for_passages),
+            )
+        else:  # spelt as the documents do, made standalone or glossed: embedded anew
+            passages = self.retrieve(query)
         first = not any(t.get("role") == "user" for t in turns)
         nearness = self._nearness(searched, passages, first)
         decline, other = self._decline_reason(message.text, passages, nearness)

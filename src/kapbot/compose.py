@@ -72,6 +72,12 @@ _CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 # Another provider's phone number or web address: never shown unless asked for by name.
+# A sentence that qualifies the one before it: a quote never stops right before it
+# ("These programs have grown in popularity…" without "However, the clinical evidence
+# … is limited").
+_QUALIFIES = re.compile(
+    r"^(?:However|But|That said|Still|Yet|Nevertheless|Nonetheless|On the other hand)\b"
+)
 _CONTACT_DETAIL = re.compile(r"\b\d{3}[-.\s)]\s?\d{3}[-.\s]\d{4}\b|https?://|www\.", re.IGNORECASE)
 # A third party speaking of its own practice: "we", "our", "us".
 _FIRST_PERSON_PLURAL = re.compile(r"\b(we|we['’](?:re|ve|ll)|our|ours|us)\b", re.IGNORECASE)
@@ -184,6 +190,17 @@ def _in_list(units: Sequence[Unit], i: int) -> bool:
     )
 
 
+def _with_qualification(units: Sequence[Unit], chosen: list[int]) -> list[int]:
+    """``chosen`` with the sentence right after it when that sentence qualifies what it
+    says ("However, the clinical evidence … is limited"), and with the next one after
+    that, while each does: cutting a quote before its qualification misleads."""
+    end = chosen[-1] + 1
+    while end < len(units) and not _in_list(units, end) and _QUALIFIES.match(units[end].text):
+        chosen = [*chosen, end]
+        end += 1
+    return chosen
+
+
 def _about(passage: Passage) -> frozenset[str]:
     """The forms of treatment a passage's headings name (its section and those above it)."""
     return treatments_in(f"{passage.section_path} {passage.section}")
@@ -287,10 +304,13 @@ class ExtractiveComposer:
         lexical: Sequence[float],
         query: Mapping[str, float],
         matched: Sequence[tuple[str, float]],
+        asked_about: frozenset[str] = frozenset(),
     ) -> int:
         """The unit the quote is built around: the best by the share of the question's
         word weight it contains plus, weighted, the cosine similarity to the question of
-        its best sentence record (the sentence search's hits in this passage)."""
+        its best sentence record (the sentence search's hits in this passage). A unit
+        that names only other forms of treatment than the one asked about ("infusion
+        clinics forgo music" for a question about KAP) counts for half."""
         total = sum(self.weight(t) * f for t, f in query.items()) or 1.0
         records = [(" ".join(strip_references(text).split()), sim) for text, sim in matched]
         semantic = [
@@ -298,10 +318,15 @@ class ExtractiveComposer:
             for u in units
         ]
         combined = [
-            lex / total + self.semantic_weight * sem
-            for lex, sem in zip(lexical, semantic, strict=True)
+            (lex / total + self.semantic_weight * sem) * self._elsewhere(u.text, asked_about)
+            for u, lex, sem in zip(units, lexical, semantic, strict=True)
         ]
         return max(range(len(units)), key=lambda i: (combined[i], -i))
+
+    @staticmethod
+    def _elsewhere(text: str, asked_about: frozenset[str]) -> float:
+        named = treatments_in(text)
+        return 0.5 if asked_about and named and not named & asked_about else 1.0
 
     def quote(
         self,
@@ -338,7 +363,7 @@ class ExtractiveComposer:
             return _Quote((), 0.0)
         scores = [self._score(u.text, query) for u in units]
         heading = self._score(passage.section, query)
-        best = self._anchor(units, scores, query, passage.matched)
+        best = self._anchor(units, scores, query, passage.matched, asked.treatments)
         # Under a heading that matches the question at least as well as any sentence does,
         # the section is about just what was asked: an FAQ's answer is quoted from its
         # start, and any such section with a larger budget ("How to Find a Therapist
@@ -356,6 +381,7 @@ class ExtractiveComposer:
         if asked.wants_list:
             chosen = self._with_lists(units, chosen, scores, list_budget)
         chosen = self._covering(units, chosen, query, budget * 2)
+        chosen = _with_qualification(units, chosen)
         chosen, needs_subject = self._with_what_it_points_to(units, chosen, budget)
         if passage.owner != "clinic" and not about_them:
             # Another provider's closing words about itself ("We discuss the treatment

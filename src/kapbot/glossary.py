@@ -33,6 +33,20 @@ import yaml
 
 GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.yaml"
 _WORD = re.compile(r"[a-z]+")
+ADDED = " · "
+# The added words of a glossed query, before a follow-up's conversation words if any.
+_ADDED_WORDS = re.compile(r" · [^()]*?(?= \([^()]+\)$|$)")
+
+
+def by_meaning(query: str) -> str:
+    """What of a glossed query is embedded: the message without the words the glossary
+    added (an ``instead`` entry's words stay in place of the patient's phrase).
+
+    Example:
+        >>> by_meaning("how soon? · rapid within hours (KAP ketamine)")
+        'how soon? (KAP ketamine)'
+    """
+    return _ADDED_WORDS.sub("", query)
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,7 @@ class Glossary:
             if entry.instead:
                 text = entry.pattern.sub(" ".join(entry.documents), text)
         added = self.words_for(message, replaced=False)
-        return f"{text} · {' '.join(added)}" if added else text
+        return f"{text}{ADDED}{' '.join(added)}" if added else text
 
     def words_for(self, message: str, replaced: bool = True) -> list[str]:
         """The documents' words for the patients' phrases in ``message`` that it does not

@@ -206,14 +206,23 @@ def asks_for_task(question: str) -> bool:
     return bool(_ASKS_TASK.search(question))
 
 
+# A dose that names a moment, not an amount or a medicine: "how long does the brain stay
+# open after a dose", "will someone be with me the whole time I'm dosing".
+_DOSE_MOMENT = re.compile(
+    r"\b(?:after|before|during|between|following)\s+(?:(?:a|the|each|every|your|their)\s+)?"
+    r"(?:dose|doses|dosing)\b|\bdosing\s+sessions?\b|\b(?:i'?m|i am|while|when)\s+dosing\b",
+    re.IGNORECASE,
+)
+
+
 def asks_medical_advice(question: str) -> bool:
-    return bool(_ASKS_MEDICAL.search(question))
+    return bool(_ASKS_MEDICAL.search(_DOSE_MOMENT.sub(" ", question)))
 
 
 def medical_terms(question: str) -> list[str]:
     """The words of a question that make it one about medicines, doses or conditions
     ("xanax", "pregnant", "blood pressure")."""
-    return [m.group(0).lower() for m in _ASKS_MEDICAL.finditer(question)]
+    return [m.group(0).lower() for m in _ASKS_MEDICAL.finditer(_DOSE_MOMENT.sub(" ", question))]
 
 
 # Asking what to do about one's own doses, medicines or condition, not how things work.

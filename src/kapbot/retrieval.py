@@ -25,6 +25,7 @@ from kapbot.chunking import CHUNK, QUESTION, SENTENCE
 from kapbot.emphasis import CommonWords, emphasise
 from kapbot.exact import ExactIndex
 from kapbot.followup import has_context
+from kapbot.glossary import by_meaning
 from kapbot.keyword import KeywordIndex, load_in_step
 from kapbot.records import Passage
 from kapbot.scope import scope_pattern, sources_in_scope
@@ -281,7 +282,7 @@ class HybridRetriever(BaseRetriever):
     def query_vectors(self, query: str) -> tuple[list[float], list[float]]:
         """The search vectors of ``query``: for the sentence and question records, and
         for the passages (the query head's, when the passage model has one)."""
-        texts = self.query_texts(query)
+        texts = self.query_texts(by_meaning(query))
         if self.encode is None:
             own = passages = self.store.embed_queries(texts)
         else:
