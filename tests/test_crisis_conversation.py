@@ -154,6 +154,21 @@ def test_a_question_about_something_is_not_a_crisis_by_meaning_alone(bot: Bot) -
     assert bot.ask("what's the point anymore").kind == "crisis"
 
 
+def test_a_near_miss_in_a_follow_up_of_an_ordinary_conversation_gets_no_lifeline_note(
+    bot: Bot,
+) -> None:
+    message = "can i get any of it back"
+    assert bot.crisis.check(message).rule == "semantic near"
+    assert "tel:988" in bot.ask(message).text  # alone: the note, just below the threshold
+    history = [
+        {"role": "user", "content": "does cohen take my insurance"},
+        {"role": "assistant", "content": "Cohen & Associates does not bill insurance."},
+    ]
+    reply = bot.ask(message, history)
+    assert reply.kind == "answer" and "988" not in reply.text, reply.text
+    assert "reimburse" in reply.text
+
+
 def test_the_crisis_check_runs_before_anything_that_can_fail(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

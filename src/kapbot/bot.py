@@ -35,7 +35,13 @@ from kapbot.crisis_reply import (
     without_crisis,
 )
 from kapbot.errors import IndexEmptyError, IndexUnavailableError
-from kapbot.followup import LLMCondenser, split_context, standalone_query, with_subject
+from kapbot.followup import (
+    LLMCondenser,
+    needs_context,
+    split_context,
+    standalone_query,
+    with_subject,
+)
 from kapbot.generative import GenerativeComposer
 from kapbot.glossary import Glossary
 from kapbot.guardrails import (
@@ -360,6 +366,16 @@ class Bot:
         # An ordinary question right after the crisis reply, before any word that the
         # person is safe: a short check-in first, then the answer.
         check_in = last_crisis_language(turns)
+        if (
+            safety.rule == "semantic near"
+            and check_in is None
+            and needs_context(message.text)
+            and any(t.get("role") == "user" for t in turns)
+        ):
+            # Just below the backstop's threshold, in a follow-up leaning on an ordinary
+            # conversation ("can i get any of it back" after questions on insurance): the
+            # conversation says what it is about, so no Lifeline note.
+            safety = replace(safety, level="none", rule="semantic near, follow-up")
         urgent = check_in is not None and self._urgent(turns)
         if safety.level != "none":
             log.info("crisis check: %s (%s)", safety.level, safety.rule)
