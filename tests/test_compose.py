@@ -594,6 +594,39 @@ def test_a_sentence_about_another_treatment_than_the_one_asked_counts_for_half()
     assert text.startswith("In KAP the room is calm"), text
 
 
+_TIES = """
+from kapbot.compose import ExtractiveComposer
+from kapbot.keyword import tokenize
+from kapbot.records import Passage
+# 0.1 + 0.2 + 0.7 is 1.0 or 0.9999999999999999, depending on the order of the sum.
+weights = dict(zip(tokenize("alpha bravo charlie delta"), (0.1, 0.2, 0.7, 1.0)))
+text = "## Notes\\n\\nAlpha bravo charlie are here. Delta is there."
+passage = Passage(id="a", text=text, source="a.md", score=1.0, section="Notes", owner="clinic")
+composer = ExtractiveComposer(lambda t: weights.get(t, 0.0), max_chars=20)
+print(composer.compose("alpha bravo charlie delta", [passage]).text)
+"""
+
+
+def test_the_same_question_gets_the_same_quote_whatever_the_string_hashing() -> None:
+    # Sentence scores are sums of word weights: summed in a set's order, their last bits
+    # (and so ties) depended on PYTHONHASHSEED, and a reply could differ between runs.
+    import os
+    import subprocess
+    import sys
+
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _TIES],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3, 4, 5, 6)
+    }
+    assert len(outputs) == 1, outputs
+
+
 def test_the_same_sentence_is_never_quoted_twice() -> None:
     first = passage("## What is KAP\n\nKAP pairs ketamine with structured psychotherapy.")
     second = passage(

@@ -13,6 +13,7 @@ from kapbot.followup import (
     LLMCondenser,
     has_context,
     needs_context,
+    ordinal_item,
     split_context,
     standalone_query,
     switches_treatment,
@@ -339,3 +340,42 @@ def test_a_question_without_its_subject_is_read_as_about_the_clinics(
     question: str, read_as: str
 ) -> None:
     assert with_subject(question, "ketamine-assisted psychotherapy") == read_as
+
+
+OPTIONS = (
+    "There are four main options: ketamine-assisted psychotherapy (KAP), at-home ketamine "
+    "programs, IV ketamine infusions, and Spravato (esketamine nasal spray)."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "item"),
+    [
+        ("is the second one covered by insurance?", OPTIONS, "at-home ketamine programs"),
+        ("and the last one?", OPTIONS, "Spravato esketamine nasal spray"),
+        ("what about the first option", OPTIONS, "ketamine-assisted psychotherapy KAP"),
+        (
+            "what happens in the 2nd stage",
+            "Its stages:\n\n> - Assessment\n> - Preparation\n> - Dosing [1]",
+            "Preparation",
+        ),
+        ("is the latter cheaper?", "KAP or infusions: IV infusions, or KAP.", "KAP"),
+        # No ordinal, no list, or a position the list does not have.
+        ("is it covered by insurance?", OPTIONS, None),
+        ("is the second one covered?", "KAP pairs ketamine with therapy.", None),
+        ("what about the fifth one?", OPTIONS, None),
+    ],
+)
+def test_ordinal_item(question: str, answer: str, item: str | None) -> None:
+    assert ordinal_item(question, answer) == item
+
+
+def test_a_question_pointing_into_the_last_answers_list_is_searched_with_that_item() -> None:
+    history = [
+        {"role": "user", "content": "what kinds of ketamine treatment are out there"},
+        {"role": "assistant", "content": OPTIONS},
+    ]
+    assert (
+        standalone_query("is the second one covered by insurance?", history)
+        == "is the second one covered by insurance? (at-home ketamine programs)"
+    )

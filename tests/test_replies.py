@@ -132,6 +132,21 @@ def test_a_patients_word_is_searched_with_the_documents_words_for_it(bot: Bot) -
     assert "rapid" in listed.query and listed.kind == "answer", listed.text
 
 
+def test_the_second_one_is_the_second_item_of_the_last_answers_list(bot: Bot) -> None:
+    history = [
+        {"role": "user", "content": "what kinds of ketamine treatment are out there"},
+        {
+            "role": "assistant",
+            "content": "There are four main options: ketamine-assisted psychotherapy (KAP), "
+            "at-home ketamine programs, IV ketamine infusions, and Spravato.",
+        },
+    ]
+    reply = bot.ask("is the second one covered by insurance?", history)
+    assert reply.kind == "answer"
+    assert reply.query.endswith("(at-home ketamine programs)")
+    assert "Not covered by insurance" in reply.text, reply.text
+
+
 DECLINED = "what's the weather supposed to be like tomorrow?"
 
 

@@ -296,7 +296,10 @@ class ExtractiveComposer:
         self.context_weight = context_weight
 
     def _score(self, text: str, query: Mapping[str, float]) -> float:
-        return sum(self.weight(t) * query[t] for t in query.keys() & set(tokenize(text)))
+        # In the query's order, not a set's: a sum's last bits must not depend on the
+        # process's string hashing, or ties between sentences fall differently per run.
+        words = set(tokenize(text))
+        return sum(self.weight(t) * f for t, f in query.items() if t in words)
 
     def _anchor(
         self,

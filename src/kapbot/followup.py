@@ -150,12 +150,65 @@ def switches_treatment(question: str) -> bool:
     return lowered.startswith(_CONTRAST) and any(_names_treatment(w) for w in _words(question))
 
 
+_ORDINALS = {
+    "first": 0, "1st": 0, "former": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2,
+    "fourth": 3, "4th": 3, "fifth": 4, "5th": 4, "last": -1, "final": -1, "latter": -1,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"\bthe\s+(?:(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|final)\s+"
+    r"(?:one|option|stage|step|kind|type|model|thing|part)s?|(former|latter))\b",
+    re.IGNORECASE,
+)
+_LIST_LINE = re.compile(r"^\s*(?:>\s*)?[-*•]\s+(.+?)\s*(?:\[\d+\])?\s*$")
+# "…: a pre-therapy assessment, preparation sessions, and post-ketamine integration."
+_ENUMERATION = re.compile(r":\s*([^:.;]+?,[^:.;]+?)(?:\.|;|$)")
+_SEPARATORS = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+_LEADING_ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
+
+
+def ordinal_item(question: str, answer: str) -> str | None:
+    """What "the second one", "the last stage" or "the latter" in ``question`` points to
+    in the list the last ``answer`` gave (its list lines, or an enumeration after a
+    colon), or None.
+
+    Example:
+        >>> ordinal_item("is the second one covered?",
+        ...              "Four options: KAP, at-home programs, IV infusions, and Spravato.")
+        'at-home programs'
+        >>> ordinal_item("what happens in the last one?", "- Preparation\\n- Integration [1]")
+        'Integration'
+    """
+    match = _ORDINAL.search(question)
+    if match is None:
+        return None
+    position = _ORDINALS[(match.group(1) or match.group(2)).lower()]
+    items = [m.group(1) for line in answer.splitlines() if (m := _LIST_LINE.match(line))]
+    if len(items) < 2:
+        enumeration = _ENUMERATION.search(" ".join(answer.split()))
+        if enumeration is None:
+            return None
+        items = [i.strip() for i in _SEPARATORS.split(enumeration.group(1)) if i.strip()]
+    if len(items) < 2 or position >= len(items):
+        return None
+    # No brackets: the conversation's words are added in brackets (:func:`has_context`).
+    item = " ".join(re.sub(r"[()\[\]]", " ", items[position]).split())
+    return _LEADING_ARTICLE.sub("", item) or None
+
+
 def standalone_query(question: str, history: Sequence[Turn] | None, turns: int = 6) -> str:
     """The question itself, or the question plus the conversation's topic words (less
-    the conversation's treatment words when the question switches treatment)."""
-    if not history or not needs_context(question):
+    the conversation's treatment words when the question switches treatment). A question
+    that points into the list the last answer gave ("is the second one covered?") is
+    searched with that item's words."""
+    if not history:
         return question
     recent = list(history)[-turns:]
+    last = next((t for t in reversed(recent) if t.get("role") == "assistant"), None)
+    item = ordinal_item(question, last.get("content", "")) if last is not None else None
+    if item is not None:
+        return f"{question} ({item})"
+    if not needs_context(question):
+        return question
     topic: list[str] = []
     # The patient's most recent questions, newest first, until one stands on its own.
     for turn in reversed(recent):
