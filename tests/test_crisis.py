@@ -86,9 +86,14 @@ CRISIS = [
     "me tome un frasco entero de pastillas",
     "mi amiga se va a matar, tiene una pistola",
     "q ya no kiero vivir",
+    # passive wishes not to be alive, dark thoughts with now
+    "honestly I'm not sure I want to be alive right now. can I just start ketamine asap?",
+    "having really dark thoughts tonight and dont know who to call",
+    "no sé si quiero vivir",
 ]
 
 CONCERN = [
+    "I've been having dark thoughts lately, could KAP help?",
     "my daughter was cutting herself in high school, is KAP safe for her?",
     "my girlfriend told me she thinks about suicide sometimes",
     "I attempted years ago, is KAP safe for me?",
