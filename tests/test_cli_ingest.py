@@ -105,7 +105,7 @@ def test_second_ingest_refuses_while_first_holds_the_lock(
 def test_second_ingest_waits_for_the_first(corpus_copy: Path, _isolated_home: Path) -> None:
     lock = FileLock(str(_isolated_home / "ingest.lock"), thread_local=False)
     lock.acquire()
-    release = threading.Timer(8.0, lock.release)
+    release = threading.Timer(4.0, lock.release)
     release.start()
     try:
         started = time.monotonic()
@@ -114,7 +114,7 @@ def test_second_ingest_waits_for_the_first(corpus_copy: Path, _isolated_home: Pa
         release.join()
     assert result.returncode == 0, result.stderr
     assert "waiting up to 120s" in result.stderr
-    assert time.monotonic() - started >= 8.0
+    assert time.monotonic() - started >= 4.0
     assert _counts(result.stdout)["added"] == 5
 
 
