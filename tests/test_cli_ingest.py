@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tests.conftest import KAPBOT, run_kapbot
+from tests.conftest import CORPUS, KAPBOT, run_kapbot
 
 pytestmark = pytest.mark.integration
 
@@ -102,24 +103,37 @@ def test_second_ingest_refuses_while_first_holds_the_lock(
     assert "Traceback" not in result.stderr
 
 
-def test_second_ingest_waits_for_the_first(corpus_copy: Path, _isolated_home: Path) -> None:
+@pytest.fixture
+def two_documents(tmp_path: Path) -> Path:
+    """A corpus of the two shortest bundled documents: the locking tests are about the
+    lock, not the amount of text (a smaller corpus keeps them quick)."""
+    target = tmp_path / "small-corpus"
+    target.mkdir()
+    for name in ("kap-vs-infusion-only-therapy.md", "cohen-kap-vs-infusions.md"):
+        shutil.copy(CORPUS / name, target / name)
+    return target
+
+
+def test_second_ingest_waits_for_the_first(two_documents: Path, _isolated_home: Path) -> None:
     lock = FileLock(str(_isolated_home / "ingest.lock"), thread_local=False)
     lock.acquire()
     release = threading.Timer(4.0, lock.release)
     release.start()
     try:
         started = time.monotonic()
-        result = run_kapbot("ingest", "--wait", "120", env={"KAPBOT_CORPUS_DIR": str(corpus_copy)})
+        result = run_kapbot(
+            "ingest", "--wait", "120", env={"KAPBOT_CORPUS_DIR": str(two_documents)}
+        )
     finally:
         release.join()
     assert result.returncode == 0, result.stderr
     assert "waiting up to 120s" in result.stderr
     assert time.monotonic() - started >= 4.0
-    assert _counts(result.stdout)["added"] == 5
+    assert _counts(result.stdout)["added"] == 2
 
 
-def test_two_real_ingests_at_once_leave_one_correct_index(corpus_copy: Path) -> None:
-    env = {**os.environ, "KAPBOT_CORPUS_DIR": str(corpus_copy)}
+def test_two_real_ingests_at_once_leave_one_correct_index(two_documents: Path) -> None:
+    env = {**os.environ, "KAPBOT_CORPUS_DIR": str(two_documents)}
     procs = [
         subprocess.Popen(
             [KAPBOT, "ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -129,9 +143,9 @@ def test_two_real_ingests_at_once_leave_one_correct_index(corpus_copy: Path) -> 
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     counts = sorted((_counts(out)["added"], _counts(out)["skipped"]) for out, _ in outs)
-    assert counts == [(0, 5), (5, 0)]
-    listing = run_kapbot("sources", "--json", env={"KAPBOT_CORPUS_DIR": str(corpus_copy)})
+    assert counts == [(0, 2), (2, 0)]
+    listing = run_kapbot("sources", "--json", env={"KAPBOT_CORPUS_DIR": str(two_documents)})
     rows = [line for line in listing.stdout.splitlines() if line.strip()]
-    assert len(rows) == 5
-    check = run_kapbot("ingest", env={"KAPBOT_CORPUS_DIR": str(corpus_copy)})
+    assert len(rows) == 2
+    check = run_kapbot("ingest", env={"KAPBOT_CORPUS_DIR": str(two_documents)})
     assert _counts(check.stdout)["chunks_added"] == 0
