@@ -309,6 +309,14 @@ def test_no_crisis_number_is_written_in_python_code() -> None:
             assert number not in text, f"{path.name} writes {number}"
 
 
+def after_a_crisis_reply() -> list[dict[str, str]]:
+    """A conversation that has just had the crisis reply."""
+    return [
+        {"role": "user", "content": "I'm going to kill myself tonight"},
+        {"role": "assistant", "content": crisis_message()},
+    ]
+
+
 @pytest.mark.parametrize(
     ("then", "level", "rule"),
     [
@@ -336,10 +344,7 @@ def test_no_crisis_number_is_written_in_python_code() -> None:
 def test_after_a_crisis_reply_the_conversation_goes_on(
     check: CrisisCheck, then: str, level: str, rule: str
 ) -> None:
-    history = [
-        {"role": "user", "content": "I'm going to kill myself tonight"},
-        {"role": "assistant", "content": crisis_message()},
-    ]
+    history = after_a_crisis_reply()
     decision = check.check(then, history, words_only=True)
     assert decision.level == level
     if rule:
@@ -362,10 +367,7 @@ def test_after_a_crisis_reply_the_conversation_goes_on(
 def test_signs_of_an_overdose_after_a_crisis_reply_put_emergency_help_first(
     check: CrisisCheck, then: str, emergency: bool
 ) -> None:
-    history = [
-        {"role": "user", "content": "I'm going to kill myself tonight"},
-        {"role": "assistant", "content": crisis_message()},
-    ]
+    history = after_a_crisis_reply()
     decision = check.check(then, history, words_only=True)
     assert decision.level == "crisis"
     assert check.emergency(decision) is emergency
@@ -388,10 +390,7 @@ def test_signs_of_an_overdose_after_a_crisis_reply_put_emergency_help_first(
 def test_a_refusal_and_help_that_has_come_get_their_own_replies(
     check: CrisisCheck, then: str, variant: str
 ) -> None:
-    history = [
-        {"role": "user", "content": "I'm going to kill myself tonight"},
-        {"role": "assistant", "content": crisis_message()},
-    ]
+    history = after_a_crisis_reply()
     assert check.check(then, history, words_only=True).variant == variant
 
 

@@ -43,7 +43,7 @@ from kapbot.followup import (
     with_subject,
 )
 from kapbot.generative import GenerativeComposer
-from kapbot.glossary import Glossary
+from kapbot.glossary import Glossary, by_meaning
 from kapbot.guardrails import (
     RESULTS_VARY,
     SEE_PROVIDER,
@@ -398,13 +398,15 @@ class Bot:
                 else self.glossary.gloss(query)
             )
             asked_text = glossed
-        if query == message.text:
+        if by_meaning(query) == message.text:
+            # Embedded as typed (the glossary's words are searched by word only): the
+            # message's own vectors, computed once above.
             passages = self.retrieve(
                 query,
                 self.retriever.query_vector(vectors),
                 self.retriever.query_vector(for_passages),
             )
-        else:  # spelt as the documents do, made standalone or glossed: embedded anew
+        else:  # spelt as the documents do, or made standalone: embedded anew
             passages = self.retrieve(query)
         first = not any(t.get("role") == "user" for t in turns)
         nearness = self._nearness(searched, passages, first)

@@ -216,7 +216,7 @@ _DOSE_MOMENT = re.compile(
 
 
 def asks_medical_advice(question: str) -> bool:
-    return bool(_ASKS_MEDICAL.search(_DOSE_MOMENT.sub(" ", question)))
+    return bool(medical_terms(question))
 
 
 def medical_terms(question: str) -> list[str]:
