@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: install
-	$(BIN)/kapbot ingest
+	$(BIN)/kapbot ingest --fit-later
 	$(BIN)/kapbot serve
 
 lint: install

@@ -407,3 +407,42 @@ def test_fitting_writes_a_complete_loadable_model(tmp_path: Path) -> None:
     assert float(np.dot(for_passages[0], passage)) > float(np.dot(own[0], passage))
     without = QueryEncoder(packaged, tmp_path / "nowhere" / HEAD_FILE)
     assert not without.has_head and without.encode(texts) == (own, own)
+
+
+@pytest.mark.integration
+def test_fitting_in_place_gives_a_packaged_index_the_model_a_first_build_fits(
+    fitted: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    """What `kapbot serve` does in the background after `ingest --fit-later`: the same
+    model as a first build would fit (here reused from the models folder, so the test is
+    quick), the passages embedded again with it in place, and a serving bot switched."""
+    from kapbot import Bot
+    from kapbot.ingest import Indexer
+
+    first_build = Indexer.open(fitted, embeddings=embeddings).store.model_label()
+    assert first_build is not None and first_build.startswith("fitted-")
+    Indexer.open(fitted.with_(adapt=False), embeddings=embeddings).rebuild()
+    bot = Bot(fitted, embeddings=embeddings)
+    assert bot.model == STOCK
+    ids = {kind: sorted(bot.store.ids(kind)) for kind in ("chunk", "sentence", "question")}
+    sentences, sentence_vectors = _vectors(bot.store, "sentence")
+
+    indexer = Indexer.open(fitted, embeddings=embeddings)
+    report = indexer.fit_in_place()
+    assert any("already fitted to these documents" in n for n in report.notices)
+    assert indexer.store.model_label() == first_build
+    bot.refresh()
+    assert bot.model == first_build and bot.queries.has_head
+    assert {kind: sorted(bot.store.ids(kind)) for kind in ids} == ids  # nothing re-indexed
+    texts, stored = _vectors(bot.store, "chunk")
+    assert np.allclose(stored, bot.passages.embed_documents(texts), atol=1e-4)
+    assert not np.allclose(stored, embeddings.embed_documents(texts), atol=1e-2)
+    again = _vectors(bot.store, "sentence")
+    assert again[0] == sentences and np.allclose(again[1], sentence_vectors, atol=1e-6)
+    assert bot.ask("What is a Schedule III drug?").kind == "answer"
+
+    assert "Nothing to fit" in indexer.fit_in_place().notices[0]
+    stock = Indexer.open(fitted.with_(adapt=False), embeddings=embeddings)
+    stock.rebuild()
+    stock.store.delete(stock.store.ids(kind=None))
+    assert "Nothing to fit" in stock.fit_in_place().notices[0]  # an empty index

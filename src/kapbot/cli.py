@@ -100,14 +100,27 @@ def _indexer(settings: Settings):  # type: ignore[no-untyped-def]
     help="Empty the index, fit the embedding model anew to the corpus (unless "
     "KAPBOT_ADAPT=0) and embed every document again. Restart `kapbot serve` afterwards.",
 )
+@click.option(
+    "--fit-later",
+    is_flag=True,
+    help="On a first build, embed with the packaged model now and leave fitting the "
+    "model to the documents to `kapbot serve`, which does it in the background.",
+)
 @click.pass_obj
 @_friendly_errors
 def ingest(
-    settings: Settings, paths: tuple[Path, ...], prune: bool, wait: float | None, rebuild: bool
+    settings: Settings,
+    paths: tuple[Path, ...],
+    prune: bool,
+    wait: float | None,
+    rebuild: bool,
+    fit_later: bool,
 ) -> None:
     """Add or update documents (default: the corpus folder)."""
     if wait is not None:
         settings = settings.with_(lock_timeout=wait)
+    if fit_later:
+        settings = settings.with_(adapt=False)
     if rebuild and (paths or prune):
         raise click.UsageError("--rebuild takes no paths and no --prune: it rebuilds everything.")
     indexer = _indexer(settings)
@@ -197,12 +210,14 @@ def search(settings: Settings, query: str, k: int, mode: str) -> None:
         click.echo("    " + doc.page_content.replace("\n", "\n    "))
 
 
-def _bot(settings: Settings):  # type: ignore[no-untyped-def]
-    """A Bot, building the index from the corpus first when it is empty."""
+def _bot(settings: Settings, fit_later: bool = False):  # type: ignore[no-untyped-def]
+    """A Bot, building the index from the corpus first when it is empty (with the
+    packaged model alone when ``fit_later``: the caller fits one in the background)."""
     from kapbot.bot import Bot
     from kapbot.ingest import ensure_index
 
-    built = ensure_index(settings, progress=BarProgress())
+    build = settings.with_(adapt=False) if fit_later else settings
+    built = ensure_index(build, progress=BarProgress())
     if built is not None:
         for error in built.errors:
             click.echo(f"Error: {error}", err=True)
@@ -325,10 +340,23 @@ def chat(settings: Settings) -> None:
 @click.pass_obj
 @_friendly_errors
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Serve the patient chat (/) and, with KAPBOT_ADMIN_PASSWORD set, the admin page (/admin)."""
+    """Serve the patient chat (/) and, with KAPBOT_ADMIN_PASSWORD set, the admin page (/admin).
+
+    An index whose passages the packaged model embedded (a first build with `--fit-later`,
+    or by this command) gets a model fitted to its documents in the background, unless
+    KAPBOT_ADAPT=0; the chat answers meanwhile and switches to it when it is ready."""
+    from kapbot.background import BackgroundFit
     from kapbot.web import serve as serve_web
 
-    serve_web(_bot(settings), settings, host, port)
+    bot = _bot(settings, fit_later=True)
+    fitting = BackgroundFit(settings, bot.embeddings, on_done=bot.refresh)
+    if fitting.start(bot.model):
+        click.echo(
+            "Answering with the packaged model while a model is fitted to the documents "
+            "in the background (a few minutes).",
+            err=True,
+        )
+    serve_web(bot, settings, host, port, fitting)
 
 
 @main.command("eval")

@@ -383,10 +383,54 @@ class Indexer:
         The documents' files are the source of truth, so nothing is lost; while it runs,
         the index is incomplete.
         """
+        return self.ingest(self._indexed_paths(), rebuild=True)
+
+    def _indexed_paths(self) -> list[Path]:
+        """The corpus folder and every indexed document's file outside it."""
         corpus = self.settings.corpus_dir
         indexed = [source_path(s, corpus) for s in self.store.source_stats()]
         outside = [p for p in indexed if p.exists() and not p.resolve().is_relative_to(corpus)]
-        return self.ingest([corpus, *outside], rebuild=True)
+        return [corpus, *outside]
+
+    def fit_in_place(self) -> IngestReport:
+        """For an index whose passages the packaged model embedded: fit a model to its
+        documents (as the first build of :meth:`rebuild` would, from the same files) and
+        embed the passages again with it, in place.
+
+        The index answers throughout: the minutes of fitting hold no lock, and the
+        passages' vectors are then replaced under the ingest lock before the index names
+        the fitted model, which tells serving processes to switch to it
+        (:meth:`kapbot.bot.Bot.follow_changes`). Sentences and curated questions keep
+        the packaged model's vectors, as in any build. Does nothing (a notice says why)
+        when the index is empty or already names a fitted model.
+        """
+        report = IngestReport()
+        if self.store.is_empty() or (self.store.model_label() or STOCK) != STOCK:
+            report.notices.append("Nothing to fit: the index is empty or already fitted.")
+            return report
+        found = discover(self._indexed_paths())
+        records = [r for _, rs in self._load(found, report) for r in rs]
+        label = self._fit(
+            [r for r in records if r.metadata.get("kind") == CHUNK],
+            [r for r in records if r.metadata.get("kind") == QUESTION],
+            report,
+        )
+        if label == STOCK:
+            return report
+        with self.locked():
+            if (self.store.model_label() or STOCK) != STOCK:
+                return report  # another process fitted one meanwhile
+            if self.embedder is None:
+                raise RuntimeError("this Indexer was opened without embedders")
+            chunks = list(self.store.iter_chunks())
+            models, batch = self.settings.models_dir, self.settings.embed_batch_size
+            model = passage_model(models, label, self.embedder.inner, batch)
+            vectors = model.embed_documents([c.page_content for c in chunks])
+            self.store.set_vectors(CHUNK, [c.id or "" for c in chunks], vectors)
+            self.store.set_model_label(label)
+            self._follow(label)
+            self.store.mark_changed()
+        return report
 
     def _empty(self) -> None:
         self.store.delete(sorted(self.store.ids(kind=None)))

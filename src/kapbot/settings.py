@@ -45,8 +45,9 @@ class Settings:
         chunk_max_chars: Upper bound for a chunk; a longer single sentence stays whole.
         chunk_min_chars: Chunks shorter than this are merged with a neighbour in the section.
         adapt: Fit a copy of the embedding model to the documents, as the passage
-            encoder, on the first build of an index (see :mod:`kapbot.adaptation`); off
-            means the packaged model embeds everything.
+            encoder, on the first build of an index (see :mod:`kapbot.adaptation`), or,
+            for an index built with the packaged model, in the background of `kapbot
+            serve`; off means the packaged model embeds everything.
         adapt_pairs: At most this many training pairs for fitting (bounds its time: about
             30 seconds per 100 pairs on two cores, and a little more for the query head).
         embed_batch_size: Texts per call to the embedding model.

@@ -357,6 +357,18 @@ class ChunkStore:
             for i in page["ids"]
         ]
 
+    def set_vectors(
+        self, kind: str, ids: Sequence[str], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        """Replace the vectors of these records of ``kind``; their texts and metadata stay."""
+        for start in range(0, len(ids), _PAGE):
+            self._call(
+                "write vectors",
+                self._collection(kind).update,
+                ids=list(ids[start : start + _PAGE]),
+                embeddings=[list(v) for v in vectors[start : start + _PAGE]],
+            )
+
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _PAGE):
             part = list(ids[start : start + _PAGE])

@@ -30,6 +30,8 @@ from fastapi.responses import HTMLResponse
 from gradio.events import api as gr_api
 
 from kapbot import content
+from kapbot.adaptation import STOCK
+from kapbot.background import BackgroundFit
 from kapbot.bot import Bot
 from kapbot.crisis_reply import without_crisis
 from kapbot.errors import IndexUnavailableError, KapbotError
@@ -386,10 +388,17 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
 class Admin:
     """The content team's handlers; each one re-checks that the caller logged in."""
 
-    def __init__(self, bot: Bot, journal: Journal, settings: Settings) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        journal: Journal,
+        settings: Settings,
+        fitting: BackgroundFit | None = None,
+    ) -> None:
         self.bot = bot
         self.journal = journal
         self.settings = settings
+        self.fitting = fitting
         # No fitting inside a web request (minutes): an index emptied and refilled here
         # gets the packaged model; `kapbot ingest --rebuild` fits one.
         self.indexer = Indexer.open(settings.with_(adapt=False), embeddings=bot.embeddings)
@@ -398,6 +407,17 @@ class Admin:
     def check(request: gr.Request | None) -> None:
         if request is None or getattr(request, "username", None) != ADMIN_USER:
             raise gr.Error("Please log in to the admin page.")
+
+    def model_status(self) -> str:
+        """Which model embeds the passages, and how far a background fitting has got."""
+        line = self.fitting.status() if self.fitting is not None else ""
+        if not line:
+            line = (
+                "the packaged all-MiniLM-L6-v2"
+                if self.bot.model == STOCK
+                else f"{self.bot.model}, fitted to the documents"
+            )
+        return f"**Passage model:** {line}"
 
     def documents(self) -> list[list[Any]]:
         rows = []
@@ -492,6 +512,7 @@ def admin_app(admin: Admin) -> gr.Blocks:
         gr.Markdown("## kapbot admin: the clinic's documents")
         with gr.Tab("Documents"):
             docs = gr.Dataframe(headers=doc_columns, interactive=False, elem_id="admin-docs")
+            model = gr.Markdown(elem_id="admin-model")
             refresh = gr.Button("Refresh")
             with gr.Row():
                 choice = gr.Dropdown(
@@ -542,19 +563,19 @@ def admin_app(admin: Admin) -> gr.Blocks:
             )
             gaps_refresh = gr.Button("Refresh")
 
-        def doc_view() -> tuple[Any, Any]:
+        def doc_view() -> tuple[Any, Any, str]:
             rows = admin.documents()
-            return rows, gr.update(choices=[r[0] for r in rows], value=None)
+            return rows, gr.update(choices=[r[0] for r in rows], value=None), admin.model_status()
 
         private: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": 1}
         load_docs = guarded(doc_view)
-        demo.load(load_docs, None, [docs, choice], **private)
-        refresh.click(load_docs, None, [docs, choice], **private)
+        demo.load(load_docs, None, [docs, choice, model], **private)
+        refresh.click(load_docs, None, [docs, choice, model], **private)
         remove_btn.click(guarded(admin.remove), [choice], [remove_out], **private).then(
-            load_docs, None, [docs, choice], **private
+            load_docs, None, [docs, choice, model], **private
         )
         upload_btn.click(guarded(admin.upload), [files], [upload_out], **private).then(
-            load_docs, None, [docs, choice], **private
+            load_docs, None, [docs, choice, model], **private
         )
         load_fb = guarded(admin.feedback)
         demo.load(load_fb, None, [fb], **private)
@@ -576,8 +597,9 @@ DISABLED_ADMIN = (
 )
 
 
-def create_app(bot: Bot, settings: Settings) -> FastAPI:
-    """The FastAPI server with the patient chat at ``/`` and the admin page at ``/admin``."""
+def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = None) -> FastAPI:
+    """The FastAPI server with the patient chat at ``/`` and the admin page at ``/admin``
+    (which says how far ``fitting``, the background fitting of the model, has got)."""
     journal = Journal(settings.journal_db)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     theme = gr.themes.Soft(primary_hue="teal", neutral_hue="slate")
@@ -594,7 +616,7 @@ def create_app(bot: Bot, settings: Settings) -> FastAPI:
         password = settings.admin_password
         app = gr.mount_gradio_app(
             app,
-            admin_app(Admin(bot, journal, settings)),
+            admin_app(Admin(bot, journal, settings, fitting)),
             path="/admin",
             auth=lambda user, given: user == ADMIN_USER and given == password,
             auth_message="kapbot admin: user <b>admin</b> and the password from KAPBOT_ADMIN_PASSWORD.",
@@ -613,11 +635,13 @@ def create_app(bot: Bot, settings: Settings) -> FastAPI:
     return mounted
 
 
-def serve(bot: Bot, settings: Settings, host: str, port: int) -> None:
+def serve(
+    bot: Bot, settings: Settings, host: str, port: int, fitting: BackgroundFit | None = None
+) -> None:
     """Run the web app until interrupted."""
     import uvicorn
 
-    app = create_app(bot, settings)
+    app = create_app(bot, settings, fitting)
     where = f"http://{host}:{port}/"
     admin = f"{where}admin/" if settings.admin_password else "disabled (set KAPBOT_ADMIN_PASSWORD)"
     log.warning("kapbot is serving the patient chat at %s; admin page: %s", where, admin)

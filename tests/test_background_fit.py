@@ -1,0 +1,120 @@
+"""Serving first, fitting after: `kapbot serve` answers with the packaged model while a
+model is fitted to the documents in the background, then switches to it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from kapbot.adaptation import STOCK
+from kapbot.background import DONE, FAILED, FITTING, IDLE, BackgroundFit
+from kapbot.settings import Settings
+from tests.conftest import CORPUS, KAPBOT, run_kapbot, stop_process, wait_for_http
+
+SWITCHED = "the chat now searches with the fitted model"
+
+
+def test_nothing_is_fitted_when_fitting_is_off_or_done(tmp_path: Path) -> None:
+    off = BackgroundFit(Settings.from_env(home=tmp_path, adapt=False), embeddings=None)  # type: ignore[arg-type]
+    assert not off.start(STOCK) and off.state == IDLE and off.status() == ""
+    on = BackgroundFit(Settings.from_env(home=tmp_path, adapt=True), embeddings=None)  # type: ignore[arg-type]
+    assert not on.start("fitted-0123456789abcdef") and on.thread is None
+
+
+def test_the_admin_line_says_where_fitting_stands(tmp_path: Path) -> None:
+    fit = BackgroundFit(Settings.from_env(home=tmp_path), embeddings=None)  # type: ignore[arg-type]
+    fit.state = FITTING
+    fit.progress.start(200, "Fitting")
+    fit.progress.advance(50)
+    assert fit.status().startswith("Fitting a model to the documents in the background (25%)")
+    fit.state, fit.label = DONE, "fitted-0123456789abcdef"
+    assert fit.status() == "fitted-0123456789abcdef, fitted to these documents in the background."
+    fit.state = FAILED
+    assert "packaged model" in fit.status()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.integration
+def test_serve_on_an_empty_home_answers_first_and_switches_to_the_fitted_model(
+    tmp_path: Path,
+) -> None:
+    from gradio_client import Client
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(CORPUS.glob("*.md"))[:2]:  # Schedule III is in the first
+        shutil.copy(path, corpus / path.name)
+    home = tmp_path / "home"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KAPBOT_HOME": str(home),
+        "KAPBOT_CORPUS_DIR": str(corpus),
+        "KAPBOT_ADAPT": "1",
+        "KAPBOT_ADAPT_PAIRS": "96",  # a small fitting: the path, not the model, is tested
+    }
+    log_path = tmp_path / "serve.log"
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [KAPBOT, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_for_http(url, proc, log_path)
+            client = Client(url, verbose=False)
+            first = client.predict("What is a Schedule III drug?", [], api_name="/ask")
+            answered = time.monotonic() - started
+            assert SWITCHED not in log_path.read_text()  # answered while fitting
+            assert first["kind"] == "answer" and "Schedule III" in first["text"]
+            assert answered < 150
+            deadline = time.monotonic() + 300
+            while SWITCHED not in log_path.read_text():
+                assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(1)
+            after = client.predict("What is a Schedule III drug?", [], api_name="/ask")
+            assert after["kind"] == "answer" and "Schedule III" in after["text"]
+        finally:
+            stop_process(proc)
+    text = log_path.read_text()
+    assert "Traceback" not in text
+    assert text.index("in the background") < text.index("is serving") < text.index(SWITCHED)
+    models = [p.name for p in (home / "models").iterdir()]
+    assert len(models) == 1 and models[0].startswith("fitted-")
+    # The index names the fitted model: the next server starts with it, fitting nothing.
+    proc = run_kapbot("ask", "--json", input='{"question": "is it legal?"}\n', env=env)
+    assert proc.returncode == 0 and '"kind": "answer"' in proc.stdout, proc.stderr[-2000:]
+    assert "Fitting" not in proc.stderr
+
+
+@pytest.mark.integration
+def test_ingest_fit_later_builds_with_the_packaged_model(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    first = sorted(CORPUS.glob("*.md"))[0]
+    shutil.copy(first, corpus / first.name)
+    env = {
+        "KAPBOT_HOME": str(tmp_path / "home"),
+        "KAPBOT_CORPUS_DIR": str(corpus),
+        "KAPBOT_ADAPT": "1",
+    }
+    proc = run_kapbot("ingest", "--fit-later", env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Fitting" not in proc.stderr and not (tmp_path / "home" / "models").exists()
+    from kapbot.embeddings import load_embeddings
+    from kapbot.store import ChunkStore
+
+    settings = Settings.from_env(home=tmp_path / "home", corpus_dir=corpus)
+    store = ChunkStore.open(settings, load_embeddings(settings.embed_batch_size))
+    assert (store.model_label() or STOCK) == STOCK and store.count() > 0
