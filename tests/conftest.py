@@ -7,7 +7,9 @@ import importlib
 import os
 import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -191,27 +193,65 @@ def _keep_fitted_models(models: Path, cache: Path) -> None:
             shutil.rmtree(partial, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def fitted_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ignore[no-untyped-def]
-    """A home folder with the bundled corpus indexed as the product does by default: the
-    passages embedded by a model fitted to them (built once per session; the fitting,
-    about 5 minutes, is skipped when :func:`fitted_model_cache` holds that model)."""
-    from kapbot.ingest import Indexer
-    from kapbot.settings import Settings
+FITTED = "fitted_home_template"
+_fitting: list[tuple[subprocess.Popen[bytes], Path]] = []  # the fitted template's build, home
 
-    base = tmp_path_factory.mktemp("fitted")
+
+def _start_fitted_build(base: Path) -> None:
+    """Build the fitted template in a `kapbot ingest` of its own, at low priority, so the
+    fitting (about 5 minutes of both cores on a new machine) uses the time the other tests
+    leave idle: they run first, the tests that need it last."""
     shutil.copytree(CORPUS, base / "corpus")
     home = base / "home"
-    settings = Settings.from_env(home=home, corpus_dir=base / "corpus", adapt=True)
     cache = fitted_model_cache()
     if cache is not None and cache.is_dir():
-        shutil.copytree(cache, settings.models_dir, dirs_exist_ok=True)
-    report = Indexer.open(settings, embeddings=embeddings).ingest()
-    assert report.ok and len(report.added) == 5, report.errors
+        shutil.copytree(cache, home / "models", dirs_exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "KAPBOT_CHROMA_URL"}
+    env.update(KAPBOT_HOME=str(home), KAPBOT_CORPUS_DIR=str(base / "corpus"), KAPBOT_ADAPT="1")
+    with (base / "build.log").open("w") as log:
+        proc = subprocess.Popen(
+            ["nice", "-n", "10", KAPBOT, "ingest"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    _fitting.append((proc, home))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the fitted model go last, while its build runs beside the others."""
+    needs = [i for i in items if FITTED in getattr(i, "fixturenames", ())]
+    if not needs or config.option.collectonly:
+        return
+    items[:] = [i for i in items if FITTED not in getattr(i, "fixturenames", ())] + needs
+    _start_fitted_build(Path(tempfile.mkdtemp(prefix="kapbot-fitted-")))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a build no test waited for (a run stopped early, or the tests deselected)."""
+    for proc, home in _fitting:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(home.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def fitted_home_template(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A home folder with the bundled corpus indexed as the product does by default: the
+    passages embedded by a model fitted to them (built once per session, beside the other
+    tests; the fitting is skipped when :func:`fitted_model_cache` holds that model)."""
+    if not _fitting:  # collected without the hook's help (a plugin reordered)
+        _start_fitted_build(Path(tempfile.mkdtemp(prefix="kapbot-fitted-")))
+    proc, home = _fitting[0]
+    log = (home.parent / "build.log").read_text
+    assert proc.wait(timeout=1800) == 0, log()[-3000:]
+    assert "5 added" in log(), log()[-3000:]
+    template = tmp_path_factory.mktemp("fitted") / "home"
+    shutil.move(home, template)
+    shutil.rmtree(home.parent, ignore_errors=True)
+    cache = fitted_model_cache()
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        _keep_fitted_models(settings.models_dir, cache)
-    return home
+        _keep_fitted_models(template / "models", cache)
+    return template
 
 
 @pytest.fixture

@@ -454,6 +454,32 @@ def test_a_bare_faq_reply_is_quoted_with_its_question(
         assert text[len(shown) :].startswith(("Potentially, yes", "No referral"))
 
 
+RISKS = passage(
+    "### Risks\n\nRisks include dissociation, nausea and a potential for abuse or "
+    "dependence. A history of addiction may rule a person out.",
+    source="risks.md",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        # "Potentially, yes" to another question would read as a yes to this one.
+        ("can you get addicted to it", "risks.md"),
+        ("what if I had a drug problem in the past?", "risks.md"),
+        # The FAQ's own question, in the patient's words.
+        ("can I keep my current medications?", "faq.md"),
+    ],
+)
+def test_a_bare_faq_reply_is_not_quoted_under_a_question_it_does_not_answer(
+    question: str, quoted: str
+) -> None:
+    for passages in ([MEDICATIONS, RISKS], [RISKS, MEDICATIONS]):
+        result = ExtractiveComposer(uniform).compose(question, passages)
+        assert ("Potentially, yes" in result.text) is (quoted == "faq.md"), result.text
+        assert quoted in {p.source for p in result.cited}
+
+
 # --- Whole, readable, attributed quotes ---------------------------------------------------
 
 

@@ -26,6 +26,7 @@ def check() -> CrisisCheck:
 
 
 CRISIS = [
+    "i tied a noose in my closet",
     "I want to kill myself",
     "i wanna die",
     "I want to kiiiill myself",
@@ -107,6 +108,8 @@ CONCERN = [
 ]
 
 NONE = [
+    "is spravato just ketamine in a nose spray?",  # squeezed, "noose" would read "nose"
+    "my nose is stuffy after spravato",
     "this wait is killing me",
     "my boss will kill me if I'm late",
     "I'd die for a coffee right now",
@@ -170,6 +173,7 @@ def test_short_reply_is_read_with_the_previous_message(check: CrisisCheck) -> No
         ("wannnna dye", "want to die"),
         ("i want to kil myslef", "i want to kil myself"),
         ("take all my meds", "take al my pils"),
+        ("a noose, a nose spray", "a noze a nose spray"),
     ],
 )
 def test_normalise(raw: str, normal: str) -> None:

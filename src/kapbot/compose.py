@@ -570,6 +570,17 @@ class ExtractiveComposer:
             and bool(_BARE_REPLY.match(quote.units[0].text))
         )
 
+    @classmethod
+    def _answers_another_question(
+        cls, quote: _Quote, passage: Passage, query: Mapping[str, float]
+    ) -> bool:
+        """Whether the quote is an FAQ answer opening with a bare reply ("Potentially,
+        yes") to an FAQ question that shares no word with the patient's: under their
+        question it would read as a yes or no to what they asked."""
+        return cls._with_question(quote, passage) and not any(
+            token in query for token in tokenize(passage.section)
+        )
+
     def _again(self, intro: str, passage: Passage) -> str:
         """The introduction of a second quote from the first one's publisher."""
         publisher = " ".join(passage.publisher.split())
@@ -649,6 +660,8 @@ class ExtractiveComposer:
             span = self.quote(other, query, asked, self.max_chars // 2, about_them)
             if not span.units or span.score <= 0:
                 return None
+            if self._answers_another_question(span, other, query):
+                continue
             if (
                 other.owner != "clinic"
                 and not about_them
@@ -710,6 +723,13 @@ class ExtractiveComposer:
                 fresh = self.quote(other, query, asked, self.max_chars, them)
                 if fresh.units and not _said_before(fresh.units, said):
                     first, ordered = fresh, [other, *ordered[:i], *ordered[i + 1 :]]
+                    break
+        if self._answers_another_question(first, ordered[0], query):
+            for i, other in enumerate(ordered[1:3], start=1):
+                them = names_publisher(f"{question} {context}", other.publisher)
+                fitting = self.quote(other, query, asked, self.max_chars, them)
+                if fitting.units and not self._answers_another_question(fitting, other, query):
+                    first, ordered = fitting, [other, *ordered[:i], *ordered[i + 1 :]]
                     break
         parts = [(first, ordered[0])]
         second = self._second(parts[0], ordered, query, asked, question, context)

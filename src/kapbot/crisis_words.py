@@ -110,6 +110,12 @@ def _correct(token: str) -> str:
     return best
 
 
+# Words that squeezing would turn into an everyday word of this field keep a form of their
+# own: "noose" would be "nose", and Spravato is a nose spray.
+_DISTINCT = {"noose": "nooze", "nooses": "noozes"}
+_DISTINCT_WORDS = re.compile(r"\b(" + "|".join(_DISTINCT) + r")\b")
+
+
 def normalise(text: str) -> str:
     """Lower case, no accents or apostrophes, leetspeak and texting shorthand undone,
     spaced-out letters joined ("k i l l"), repeated letters squeezed, keyword typos fixed."""
@@ -122,6 +128,7 @@ def normalise(text: str) -> str:
     text = re.sub(
         r"\b[a-z](?:[ .\-_*][a-z]\b){2,}", lambda m: re.sub(r"[^a-z]", "", m.group(0)), text
     )
+    text = re.sub(_DISTINCT_WORDS, lambda m: _DISTINCT[m.group(1)], text)
     text = squeeze(text)
     text = re.sub(r"\bmy self\b", "myself", text)
     tokens = re.sub(r"[^\w\s-]", " ", text).split()
