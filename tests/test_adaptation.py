@@ -342,19 +342,24 @@ def test_an_indexer_follows_a_rebuild_made_by_another_process(fitted: Settings, 
 
 
 @pytest.mark.integration
-def test_the_rebuild_command(fitted: Settings) -> None:
+def test_the_rebuild_command(fitted: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from kapbot.cli import main
+
     env = {
         "KAPBOT_HOME": str(fitted.home),
         "KAPBOT_CORPUS_DIR": str(fitted.corpus_dir),
         "KAPBOT_ADAPT": "0",
     }
-    proc = run_kapbot("ingest", "--rebuild", "corpus", env=env)
-    assert proc.returncode == 2 and "takes no paths" in proc.stderr
-    proc = run_kapbot("ingest", "--rebuild", env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "5 added" in proc.stdout
-    proc = run_kapbot("ask", "--json", input='{"question": "what is KAP?"}\n', env=env)
-    assert proc.returncode == 0 and '"kind": "answer"' in proc.stdout, proc.stderr[-2000:]
+    runner = CliRunner()
+    result = runner.invoke(main, ["ingest", "--rebuild", "corpus"], env=env)
+    assert result.exit_code == 2 and "takes no paths" in result.output
+    result = runner.invoke(main, ["ingest", "--rebuild"], env=env)
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "5 added" in result.output
+    result = runner.invoke(main, ["ask", "--json"], input='{"question": "what is KAP?"}\n', env=env)
+    assert result.exit_code == 0 and '"kind": "answer"' in result.output, result.output[-2000:]
 
 
 @pytest.mark.integration

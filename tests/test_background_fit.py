@@ -15,9 +15,10 @@ import pytest
 from kapbot.adaptation import STOCK
 from kapbot.background import DONE, FAILED, FITTING, IDLE, BackgroundFit
 from kapbot.settings import Settings
-from tests.conftest import CORPUS, KAPBOT, run_kapbot, stop_process, wait_for_http
+from tests.conftest import CORPUS, KAPBOT, stop_process, wait_for_http
 
 SWITCHED = "the chat now searches with the fitted model"
+QUESTION, ANSWER = "what is ketamine-assisted psychotherapy?", "therap"
 
 
 def test_nothing_is_fitted_when_fitting_is_off_or_done(tmp_path: Path) -> None:
@@ -62,8 +63,8 @@ def test_serve_on_an_empty_home_answers_first_and_switches_to_the_fitted_model(
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for path in sorted(CORPUS.glob("*.md"))[:2]:  # Schedule III is in the first
-        shutil.copy(path, corpus / path.name)
+    small = CORPUS / "kap-vs-infusion-only-therapy.md"  # the shortest document
+    shutil.copy(small, corpus / small.name)
     home = tmp_path / "home"
     port = _free_port()
     env = {
@@ -83,17 +84,17 @@ def test_serve_on_an_empty_home_answers_first_and_switches_to_the_fitted_model(
             url = f"http://127.0.0.1:{port}/"
             wait_for_http(url, proc, log_path)
             client = Client(url, verbose=False)
-            first = client.predict("What is a Schedule III drug?", [], api_name="/ask")
+            first = client.predict(QUESTION, [], api_name="/ask")
             answered = time.monotonic() - started
             assert SWITCHED not in log_path.read_text()  # answered while fitting
-            assert first["kind"] == "answer" and "Schedule III" in first["text"]
+            assert first["kind"] == "answer" and ANSWER in first["text"]
             assert answered < 150
             deadline = time.monotonic() + 300
             while SWITCHED not in log_path.read_text():
                 assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
                 time.sleep(1)
-            after = client.predict("What is a Schedule III drug?", [], api_name="/ask")
-            assert after["kind"] == "answer" and "Schedule III" in after["text"]
+            after = client.predict(QUESTION, [], api_name="/ask")
+            assert after["kind"] == "answer" and ANSWER in after["text"]
         finally:
             stop_process(proc)
     text = log_path.read_text()
@@ -106,17 +107,22 @@ def test_serve_on_an_empty_home_answers_first_and_switches_to_the_fitted_model(
 
 
 @pytest.mark.integration
-def test_ingest_fit_later_builds_with_the_packaged_model(tmp_path: Path) -> None:
+def test_ingest_fit_later_builds_with_the_packaged_model(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from kapbot.cli import main
+
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    first = sorted(CORPUS.glob("*.md"))[0]
-    shutil.copy(first, corpus / first.name)
+    small = CORPUS / "kap-vs-infusion-only-therapy.md"
+    shutil.copy(small, corpus / small.name)
     env = {
         "KAPBOT_HOME": str(tmp_path / "home"),
         "KAPBOT_CORPUS_DIR": str(corpus),
         "KAPBOT_ADAPT": "1",
     }
-    proc = run_kapbot("ingest", "--fit-later", env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Fitting" not in proc.stderr and not (tmp_path / "home" / "models").exists()
+    result = CliRunner().invoke(main, ["ingest", "--fit-later"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output and "Fitting" not in result.output
+    assert not (tmp_path / "home" / "models").exists()
     assert _model_label(Settings.from_env(home=tmp_path / "home", corpus_dir=corpus)) == STOCK

@@ -700,6 +700,10 @@ def test_another_providers_own_practice_is_never_presented_as_the_clinics() -> N
     result = ExtractiveComposer(uniform).compose("do you bill insurance directly?", [source])
     assert result.text.startswith("Cohen & Associates writes about its own practice:")
     assert result.other_practice
+    # Asked about them by name: their practice is what was asked, and no note says so.
+    named = ExtractiveComposer(uniform).compose("does Cohen bill insurance directly?", [source])
+    assert named.text.startswith("Cohen & Associates writes about its own practice:")
+    assert not named.other_practice
 
 
 def test_a_second_quote_of_another_providers_own_practice_is_left_out() -> None:

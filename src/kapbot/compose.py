@@ -749,7 +749,9 @@ class ExtractiveComposer:
                 and (passage.publisher == parts[0][1].publisher)
             ):
                 intro = self._again(intro, passage)
-            other_practice = other_practice or own
+            # Their own practice, unless the patient asked about them by name.
+            named = names_publisher(f"{question} {context}", passage.publisher)
+            other_practice = other_practice or (own and not named)
             text = f"{self._text(quote, passage, ' '.join(paragraphs).lower())} [{n}]"
             if passage.owner == "clinic":
                 paragraphs.append(f"{intro}\n\n{text}" if intro else text)
