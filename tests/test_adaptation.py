@@ -447,7 +447,5 @@ def test_fitting_in_place_gives_a_packaged_index_the_model_a_first_build_fits(
     assert bot.ask("What is a Schedule III drug?").kind == "answer"
 
     assert "Nothing to fit" in indexer.fit_in_place().notices[0]
-    stock = Indexer.open(fitted.with_(adapt=False), embeddings=embeddings)
-    stock.rebuild()
-    stock.store.delete(stock.store.ids(kind=None))
-    assert "Nothing to fit" in stock.fit_in_place().notices[0]  # an empty index
+    indexer.store.delete(indexer.store.ids(kind=None))
+    assert "Nothing to fit" in indexer.fit_in_place().notices[0]  # an empty index
