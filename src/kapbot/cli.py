@@ -350,12 +350,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     bot = _bot(settings, fit_later=True)
     fitting = BackgroundFit(settings, bot.embeddings, on_done=bot.refresh)
-    if fitting.start(bot.model):
-        click.echo(
-            "Answering with the packaged model while a model is fitted to the documents "
-            "in the background (a few minutes).",
-            err=True,
-        )
+    fitting.start(bot.model)  # it logs that it started
     serve_web(bot, settings, host, port, fitting)
 
 

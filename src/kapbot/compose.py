@@ -712,25 +712,25 @@ class ExtractiveComposer:
             tokenize(question), 1.0
         )
         ordered = self._order(passages, asked, f"{question} {context}")
-        about_them = names_publisher(f"{question} {context}", ordered[0].publisher)
+        asking = f"{question} {context}"
+        about_them = names_publisher(asking, ordered[0].publisher)
         first = self.quote(ordered[0], query, asked, self.max_chars, about_them)
         if not first.units:
             return Composition("", ())
-        if _said_before(first.units, said):
-            # A follow-up is answered with something new when the next passages have it.
-            for i, other in enumerate(ordered[1:3], start=1):
-                them = names_publisher(f"{question} {context}", other.publisher)
-                fresh = self.quote(other, query, asked, self.max_chars, them)
-                if fresh.units and not _said_before(fresh.units, said):
-                    first, ordered = fresh, [other, *ordered[:i], *ordered[i + 1 :]]
-                    break
-        if self._answers_another_question(first, ordered[0], query):
-            for i, other in enumerate(ordered[1:3], start=1):
-                them = names_publisher(f"{question} {context}", other.publisher)
-                fitting = self.quote(other, query, asked, self.max_chars, them)
-                if fitting.units and not self._answers_another_question(fitting, other, query):
-                    first, ordered = fitting, [other, *ordered[:i], *ordered[i + 1 :]]
-                    break
+        # A follow-up is answered with something new when the next passages have it; an
+        # FAQ's bare reply is not quoted under a question it does not answer.
+        rejects: list[Callable[[_Quote, Passage], bool]] = [
+            lambda quote, _passage: _said_before(quote.units, said),
+            lambda quote, passage: self._answers_another_question(quote, passage, query),
+        ]
+        for reject in rejects:
+            if reject(first, ordered[0]):
+                for i, other in enumerate(ordered[1:3], start=1):
+                    them = names_publisher(asking, other.publisher)
+                    instead = self.quote(other, query, asked, self.max_chars, them)
+                    if instead.units and not reject(instead, other):
+                        first, ordered = instead, [other, *ordered[:i], *ordered[i + 1 :]]
+                        break
         parts = [(first, ordered[0])]
         second = self._second(parts[0], ordered, query, asked, question, context)
         if second is not None and _said_before(second[0].units, said):
@@ -750,7 +750,7 @@ class ExtractiveComposer:
             ):
                 intro = self._again(intro, passage)
             # Their own practice, unless the patient asked about them by name.
-            named = names_publisher(f"{question} {context}", passage.publisher)
+            named = names_publisher(asking, passage.publisher)
             other_practice = other_practice or (own and not named)
             text = f"{self._text(quote, passage, ' '.join(paragraphs).lower())} [{n}]"
             if passage.owner == "clinic":
