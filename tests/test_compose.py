@@ -799,3 +799,49 @@ def test_another_providers_call_to_action_and_disclaimer_are_left_out() -> None:
     assert "medical evaluation of your history" in result.text
     assert "portal" not in result.text
     assert result.cited == (source,)
+
+
+PROCEDURES = passage(
+    "## Procedures\n\nKAP Sessions:\n\n- Lozenges or injections\n- 1.5 to 3-hour sessions\n"
+    "- Conducted with a licensed therapist\n\nInfusion Therapy:\n\n- IV ketamine, higher doses\n"
+    "- 40 to 60-minute sessions, often in a series\n- No integrated psychotherapy",
+    source="procedures.md",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted", "not_quoted"),
+    [
+        ("How long is an infusion session?", "40 to 60-minute sessions", "1.5 to 3-hour"),
+        ("How long is a KAP session?", "1.5 to 3-hour sessions", "40 to 60-minute"),
+    ],
+)
+def test_a_list_item_is_about_the_treatment_its_introduction_names(
+    question: str, quoted: str, not_quoted: str
+) -> None:
+    # Both items say "sessions"; only their lists' introductions say which treatment.
+    text = ExtractiveComposer(uniform).compose(question, [PROCEDURES]).text
+    assert quoted in text
+    assert not_quoted not in text
+
+
+def test_a_second_quote_from_an_article_that_names_no_publisher_says_it_is_the_same() -> None:
+    first = passage(
+        "## Procedures\n\nInfusion sessions last 40 to 60 minutes.",
+        source="u.md",
+        owner="third_party",
+    )
+    second = passage(
+        "## Outcomes\n\nInfusion sessions often come in a series of six.",
+        source="u.md",
+        pid="u-2",
+        owner="third_party",
+    )
+    other = replace(second, source="v.md", id="v")
+    composer = ExtractiveComposer(uniform, second_ratio=0.1)
+    same = composer.compose("How long are infusion sessions?", [first, second]).text
+    assert same.count("its publisher is not named") == 1
+    assert "The same article also writes" in same
+    different = composer.compose("How long are infusion sessions?", [first, other]).text
+    assert different.count("its publisher is not named") == 2
+    assert "The same article" not in different

@@ -190,6 +190,15 @@ def _in_list(units: Sequence[Unit], i: int) -> bool:
     )
 
 
+def _with_introduction(units: Sequence[Unit], i: int) -> str:
+    """A unit's text, and for a list item its list's introduction before it: "40 to
+    60-minute sessions" is about what "Infusion Therapy:" names."""
+    if not is_list_item(units[i]):
+        return units[i].text
+    first, _ = _list_span(units, i)
+    return f"{units[first].text} {units[i].text}" if first < i else units[i].text
+
+
 def _with_qualification(units: Sequence[Unit], chosen: list[int]) -> list[int]:
     """``chosen`` with the sentence right after it when that sentence qualifies what it
     says ("However, the clinical evidence … is limited"), and with the next one after
@@ -321,8 +330,9 @@ class ExtractiveComposer:
             for u in units
         ]
         combined = [
-            (lex / total + self.semantic_weight * sem) * self._elsewhere(u.text, asked_about)
-            for u, lex, sem in zip(units, lexical, semantic, strict=True)
+            (lex / total + self.semantic_weight * sem)
+            * self._elsewhere(_with_introduction(units, i), asked_about)
+            for i, (lex, sem) in enumerate(zip(lexical, semantic, strict=True))
         ]
         return max(range(len(units)), key=lambda i: (combined[i], -i))
 
@@ -582,12 +592,16 @@ class ExtractiveComposer:
         )
 
     def _again(self, intro: str, passage: Passage) -> str:
-        """The introduction of a second quote from the first one's publisher."""
+        """The introduction of a second quote from the first one's publisher (or, when
+        it names none, from the same article)."""
         publisher = " ".join(passage.publisher.split())
+        key = "also" if publisher else "same_article_also"
         subject = re.search(r"“(.+)”:$", intro)
         if subject:
-            return self.texts.get("attribution", "also_on", publisher=publisher, subject=subject[1])
-        return self.texts.get("attribution", "also", publisher=publisher)
+            return self.texts.get(
+                "attribution", f"{key}_on", publisher=publisher, subject=subject[1]
+            )
+        return self.texts.get("attribution", key, publisher=publisher)
 
     def _introduce(self, quote: _Quote, passage: Passage, asked: Asked) -> tuple[str, bool]:
         """How the quote is introduced ("" for the clinic's own words on the subject
@@ -741,12 +755,15 @@ class ExtractiveComposer:
         other_practice = False
         for n, (quote, passage) in enumerate(parts, start=1):
             intro, own = self._introduce(quote, passage, asked)
+            first_passage = parts[0][1]
             if (
                 n > 1
                 and intro
                 and passage.owner != "clinic"
-                and passage.publisher
-                and (passage.publisher == parts[0][1].publisher)
+                and (
+                    (passage.publisher and passage.publisher == first_passage.publisher)
+                    or (not passage.publisher and passage.source == first_passage.source)
+                )
             ):
                 intro = self._again(intro, passage)
             # Their own practice, unless the patient asked about them by name.

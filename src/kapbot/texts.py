@@ -73,6 +73,8 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "clinic_on": frozenset({"subject"}),
         "also": frozenset({"publisher"}),
         "also_on": frozenset({"publisher", "subject"}),
+        "same_article_also": frozenset(),
+        "same_article_also_on": frozenset({"subject"}),
         "own_practice": frozenset({"publisher"}),
         "not_ours": frozenset({"clinic"}),
         "practical": frozenset({"clinic"}),
