@@ -52,7 +52,10 @@ def flat(text: str) -> str:
 def parts_of(composition: Composition) -> list[tuple[str, int]]:
     """(quote, n) for each paragraph "quote [n]" of an extractive answer."""
     out = []
-    for part in composition.text.split("\n\n"):
+    # A quote may hold paragraphs of its own (a paragraph after a list); its marker
+    # ends its last one.
+    quotes = re.split(r"(?<=\])\n\n", composition.text)
+    for part in quotes:
         match = TRAILING_MARKER.search(part)
         assert match, f"paragraph without a trailing [n] marker: {part!r}"
         out.append((part[: match.start()], int(match.group(1))))
@@ -845,3 +848,15 @@ def test_a_second_quote_from_an_article_that_names_no_publisher_says_it_is_the_s
     different = composer.compose("How long are infusion sessions?", [first, other]).text
     assert different.count("its publisher is not named") == 2
     assert "The same article" not in different
+
+
+def test_a_paragraph_after_a_list_is_not_read_as_its_last_item() -> None:
+    effects = passage(
+        "## Side effects\n\nCommon side effects include:\n\n- Nausea\n- Headache\n\n"
+        "Serious side effects include:\n\n- Liver damage",
+        source="effects.md",
+        owner="third_party",
+        publisher="Choosing Therapy",
+    )
+    text = ExtractiveComposer(uniform).compose("What are the side effects?", [effects]).text
+    assert "> - Headache\n>\n> Serious side effects include:\n> - Liver damage" in text

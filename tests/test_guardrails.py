@@ -72,6 +72,19 @@ def test_guard_keeps_the_marker_when_the_last_sentence_goes() -> None:
     assert [p.id for p in guarded.cited] == ["p1"]
 
 
+def test_guard_keeps_a_quotes_paragraphs_apart_and_drops_an_emptied_line() -> None:
+    text = (
+        "Choosing Therapy writes:\n\n> Effects include:\n> - Nausea\n>\n"
+        "> KAP is guaranteed to cure you.\n> Results vary by individual. [1]"
+    )
+    guarded = guard(text, [_p(1)])
+    assert guarded.text == (
+        "Choosing Therapy writes:\n\n> Effects include:\n> - Nausea\n>\n"
+        "> Results vary by individual. [1]"
+    )
+    assert guarded.removed == 1
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [

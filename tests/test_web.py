@@ -404,6 +404,61 @@ def test_load_script_fifty_concurrent_conversations(server) -> None:  # type: ig
     assert 0 < figures["p50_ms"] <= figures["p95_ms"]
 
 
+_LAYOUT = """() => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; };
+  const scrolling = [...document.querySelectorAll('body *')].filter((e) => {
+    const y = getComputedStyle(e).overflowY;
+    return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 2;
+  });
+  const visible = (sel) => [...document.querySelectorAll(sel)].some((e) => e.getClientRects().length
+    && getComputedStyle(e).display !== 'none' && getComputedStyle(e).visibility !== 'hidden');
+  return {
+    input: box(document.querySelector('#kapbot-input textarea')),
+    send: box(document.querySelector('#kapbot-send')),
+    scrolling: scrolling.map((e) => e.tagName + '.' + e.className),
+    font: parseFloat(getComputedStyle(document.querySelector('#kapbot-input textarea')).fontSize),
+    arrow: visible('#kapbot-chat .scroll-down-button-container'),
+    label: visible('#kapbot-chat label'),
+    height: window.innerHeight,
+  };
+}"""
+
+
+@pytest.mark.parametrize("size", [(390, 844), (360, 640)], ids=["phone", "small-phone"])
+def test_on_a_phone_the_question_box_stays_on_screen_and_a_reply_shows_from_its_start(  # type: ignore[no-untyped-def]
+    browser, server, size
+) -> None:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    _open_chat(page, server)
+    page.wait_for_timeout(500)
+
+    def on_screen(top_bottom: list[float], height: int) -> bool:
+        return top_bottom[0] >= 0 and top_bottom[1] <= height
+
+    first = page.evaluate(_LAYOUT)
+    assert on_screen(first["input"], size[1]) and on_screen(first["send"], size[1]), first
+    assert first["font"] >= 16  # a smaller font makes iPhones zoom into the page
+    # Long replies (a list, then the sources): each is shown from its first line, the
+    # question box stays on screen, and the page is the one thing that scrolls.
+    for question in ("what are the side effects?", "how much does it cost?"):
+        before = page.locator('#kapbot-chat [data-testid="bot"]').count()
+        _ask(page, question)
+        page.wait_for_timeout(1500)
+        layout = page.evaluate(_LAYOUT)
+        assert on_screen(layout["input"], size[1]), (question, layout)
+        answer = page.locator('#kapbot-chat [data-testid="bot"]').nth(before)
+        top = answer.bounding_box()["y"]
+        assert 0 <= top < size[1] / 3, (question, top)
+        assert layout["scrolling"] == [], layout
+        assert not layout["arrow"] and not layout["label"], layout
+        # What the question box covers is below the reply's start: the start is readable.
+        assert layout["input"][0] > top + 100
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"layout-{size[0]}x{size[1]}.png"))
+    context.close()
+
+
 def test_a_decline_offers_questions_as_buttons_that_send_them(page, server) -> None:  # type: ignore[no-untyped-def]
     _open_chat(page, server)
     text = _ask(page, "what's the weather supposed to be like tomorrow?")

@@ -160,7 +160,10 @@ def _render(units: Sequence[Unit]) -> str:
             else:
                 text = "- " + "; ".join(c for c in cells if c)
         if parts:
-            parts.append("\n" if unit.sep != " " else " ")
+            # A paragraph after a list starts a block of its own: on the next line it
+            # would read as the end of the list's last item.
+            after_list = i > 0 and is_list_item(units[i - 1]) and not is_list_item(unit)
+            parts.append(" " if unit.sep == " " else "\n\n" if after_list else "\n")
         parts.append(text)
     return markdown_safe("".join(parts))
 
@@ -773,6 +776,6 @@ class ExtractiveComposer:
             if passage.owner == "clinic":
                 paragraphs.append(f"{intro}\n\n{text}" if intro else text)
             else:
-                quoted = "\n".join(f"> {line}" for line in text.split("\n"))
+                quoted = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
                 paragraphs.append(f"{intro}\n\n{quoted}")
         return Composition("\n\n".join(paragraphs), tuple(p for _, p in parts), other_practice)

@@ -265,7 +265,10 @@ def guard(text: str, cited: Sequence[Passage]) -> Guarded:
             sentences = _sentences(line)
             good = [s for s in sentences if not (is_promise(s) or states_dose(s))]
             removed += len(sentences) - len(good)
-            if good and not (line.startswith(">") and good == [">"]):
+            # A quote line left with only its ">" loses its sentences; a quote's own
+            # empty line (">") keeps its paragraphs apart.
+            emptied = good == [">"] and len(sentences) > len(good)
+            if good and not (line.startswith(">") and emptied):
                 lines.append(" ".join(good))
         if lines:
             body = "\n".join(lines)

@@ -72,38 +72,36 @@ CSS = f"""
 #kapbot-crisis-banner a, .{CRISIS_CLASS} a {{ color: #8a1c12; font-weight: 600;
   text-decoration: underline; }}
 #kapbot-chat [data-testid="bot"] {{ scroll-margin-top: 5em; }}
+/* One scroll area, the page's: the chat grows with its replies instead of scrolling inside
+   the scrolling page, and the question box stays at the bottom of the screen. */
+#kapbot-chat, #kapbot-chat > .wrapper, #kapbot-chat .bubble-wrap {{ height: auto !important;
+  max-height: none !important; overflow: visible !important; }}
+#kapbot-chat {{ min-height: 8em; }}
+#kapbot-chat .scroll-down-button-container {{ display: none !important; }}
+.gradio-container {{ overflow-x: clip !important; overflow-y: visible !important; }}
+#kapbot-composer {{ position: sticky; bottom: 0; z-index: 50; flex-wrap: nowrap;
+  background: var(--body-background-fill); padding: 0.4em 0; margin: 0;
+  box-shadow: 0 -6px 8px -8px rgba(0, 0, 0, 0.3); }}
+#kapbot-input textarea {{ font-size: 16px; }}
+#kapbot-send {{ min-width: 4.5em; flex-grow: 0; }}
 .kapbot-suggestion {{ white-space: normal; text-align: left; height: auto; }}
 """
 
 
-# On the patient page: each new reply is scrolled to its start inside the chat (not to its
-# end, which hides the first lines: for a crisis reply, the Lifeline), and the page to the
-# chat when the reply is a crisis reply; the banner that stays in view is a labelled region.
+# On the patient page: the page scrolls each new reply to its start, below the banner when
+# it is shown (not to its end, which hides the first lines: for a crisis reply, the
+# Lifeline); the banner that stays in view is a labelled region.
 PATIENT_JS = """
 () => {
   let shown = 0;
-  const scroller = (el) => {
-    for (let box = el.parentElement; box; box = box.parentElement) {
-      const overflow = getComputedStyle(box).overflowY;
-      if ((overflow === 'auto' || overflow === 'scroll') && box.scrollHeight > box.clientHeight) {
-        return box;
-      }
-    }
-    return null;
-  };
   const bannerBottom = () => {
     const banner = document.getElementById('kapbot-crisis-banner');
     return banner && banner.getClientRects().length ? banner.getBoundingClientRect().bottom : 0;
   };
   const reveal = (reply) => {
-    if (reply.querySelector('.CRISIS_CLASS')) {
-      reply.scrollIntoView({block: 'start'});
-    }
-    const box = scroller(reply);
-    if (box) {
-      const top = Math.max(box.getBoundingClientRect().top, bannerBottom());
-      box.scrollTop += reply.getBoundingClientRect().top - top - 8;
-    }
+    // The page is the one scroll area: the reply's first line goes just below the
+    // banner (when shown), or a little below the top of the screen.
+    window.scrollBy(0, reply.getBoundingClientRect().top - Math.max(bannerBottom(), 0) - 12);
   };
   const watch = () => {
     const banner = document.getElementById('kapbot-crisis-banner');
@@ -122,7 +120,7 @@ PATIENT_JS = """
   };
   new MutationObserver(watch).observe(document.body, {childList: true, subtree: true});
 }
-""".replace("CRISIS_CLASS", CRISIS_CLASS)
+"""
 
 
 def _notice(settings: Settings) -> str:
@@ -280,7 +278,8 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
         banner = gr.Markdown(CRISIS_BANNER, elem_id="kapbot-crisis-banner", visible=False)
         chatbot = gr.Chatbot(
             label="Chat",
-            height=560,
+            show_label=False,
+            autoscroll=False,
             sanitize_html=True,
             feedback_options=("Like", "Dislike"),
             group_consecutive_messages=True,
@@ -290,16 +289,6 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
         )
         conversation = gr.State([])
         turns = gr.State([])
-        with gr.Row():
-            box = gr.Textbox(
-                placeholder="Type your question…",
-                show_label=False,
-                scale=8,
-                max_lines=6,
-                max_length=settings.max_message_chars * 4,
-                elem_id="kapbot-input",
-            )
-            send = gr.Button("Send", variant="primary", scale=1, elem_id="kapbot-send")
         with gr.Row(elem_id="kapbot-suggestions"):
             lead = gr.Markdown(
                 ReplyTexts.load().get("suggestions", "lead"),
@@ -316,6 +305,18 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
                 )
                 for i in range(MAX_SUGGESTIONS)
             ]
+        with gr.Row(elem_id="kapbot-composer"):
+            box = gr.Textbox(
+                placeholder="Type your question…",
+                label="Your question",
+                show_label=False,
+                scale=8,
+                min_width=0,
+                max_lines=6,
+                max_length=settings.max_message_chars * 4,
+                elem_id="kapbot-input",
+            )
+            send = gr.Button("Send", variant="primary", scale=1, min_width=0, elem_id="kapbot-send")
         gr.Examples([[e] for e in EXAMPLES], inputs=[box], label="Example questions")
         with gr.Row():
             comment_box = gr.Textbox(
