@@ -86,3 +86,18 @@ def test_abstain_has_no_sources() -> None:
 
 def test_plain_title() -> None:
     assert plain_title("<b>Cost</b> [1] of *KAP*") == "bCost/b 1 of KAP"
+
+
+def test_a_source_names_its_title_and_publisher_never_a_file_path() -> None:
+    messages = reply_messages(Reply("answer", "KAP costs vary. [1]", citations=(_citation(),)))
+    shown = " ".join([messages[1]["metadata"]["title"], messages[1]["content"]])
+    assert "Cost of KAP" in shown and "Example Clinic" in shown
+    assert "corpus/" not in shown and "cost.md" not in shown
+
+
+def test_a_document_without_title_or_publisher_is_named_in_words() -> None:
+    citation = _citation(title="", publisher="", source="corpus/kap-vs-infusion_only.md")
+    (_answer, source) = reply_messages(Reply("answer", "Text. [1]", citations=(citation,)))
+    assert source["metadata"]["title"] == "[1] Kap vs infusion only"
+    assert source["content"].startswith("Publisher not named")
+    assert ".md" not in source["content"] + source["metadata"]["title"]

@@ -125,6 +125,7 @@ def test_answer_with_sources_panel_and_followup(page, server) -> None:  # type: 
     page.wait_for_timeout(500)
     opened = source.inner_text()
     assert "esketamine" in opened.lower(), opened
+    assert "corpus/" not in page.inner_text("#kapbot-chat")  # no file path reaches a patient
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
     # A follow-up that only makes sense after the first question.
@@ -483,3 +484,60 @@ def test_a_decline_offers_questions_as_buttons_that_send_them(page, server) -> N
     assert not lead.is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "suggestions.png"), full_page=True)
+
+
+def _rows(server, question: str) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(server["home"] / "journal.sqlite") as db:
+        return db.execute(
+            "SELECT rating, question, history, answer FROM feedback WHERE question = ?", (question,)
+        ).fetchall()
+
+
+def _thanked(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_function(
+        "() => document.querySelector('#kapbot-status').innerText.includes('Thank you')"
+    )
+
+
+def test_feedback_attaches_to_the_answer_it_was_given_on(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    questions = ["Is Spravato covered by insurance?", "What is a Schedule III drug?"]
+    for question in questions:
+        _ask(page, question)
+    page.get_by_role("button", name="Like", exact=True).first.click()  # the first answer
+    _thanked(page)
+    ((rating, _question, history, answer),) = _rows(server, questions[0])
+    assert rating == 1 and "insurance" in answer.lower() and json.loads(history) == []
+    assert _rows(server, questions[1]) == []
+
+
+def test_clear_starts_a_new_conversation(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    _ask(page, "What is esketamine?")
+    page.get_by_role("button", name="Clear", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#kapbot-chat [data-testid=\"bot\"]').length === 0"
+    )
+    question = "And does insurance pay for it?"
+    _ask(page, question)
+    page.get_by_role("button", name="Dislike", exact=True).last.click()
+    _thanked(page)
+    # What the bot was told of the conversation is what was on the screen: nothing.
+    ((rating, _question, history, _answer),) = _rows(server, question)
+    assert rating == -1 and json.loads(history) == []
+
+
+def test_two_tabs_never_share_a_conversation(browser, server) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    first, second = context.new_page(), context.new_page()
+    _open_chat(first, server)
+    _open_chat(second, server)
+    _ask(first, "What is Spravato?")
+    question = "Who can prescribe it, and is it covered?"
+    _ask(second, question)
+    second.get_by_role("button", name="Like", exact=True).last.click()
+    _thanked(second)
+    ((_rating, _question, history, _answer),) = _rows(server, question)
+    assert json.loads(history) == []
+    assert "What is Spravato?" not in second.inner_text("#kapbot-chat")
+    context.close()

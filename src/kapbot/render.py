@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 from kapbot.chunking import body_of
@@ -37,17 +38,26 @@ def plain_title(text: str) -> str:
     return re.sub(r"[<>\[\]`*_]", "", text).strip()
 
 
+def document_title(citation: Citation) -> str:
+    """The document's title, or (a document without one) its file's name in words: a
+    patient never sees a file path."""
+    if plain_title(citation.title):
+        return plain_title(citation.title)
+    stem = PurePosixPath(citation.source.replace("\\", "/")).stem
+    words = " ".join(re.sub(r"[-_.]+", " ", stem).split())
+    return plain_title(words[:1].upper() + words[1:]) or "A clinic document"
+
+
 def source_body(citation: Citation, publisher: str = "") -> str:
-    """Markdown for one source: who published it, a link, the section, the passage."""
+    """Markdown for one source: who published it, a link to the original when the
+    document names one, the section and the passage (never the file's path)."""
     lines = []
     who = plain_title(publisher or citation.publisher)
-    if who:
-        lines.append(f"**{who}**")
+    lines.append(f"**{who}**" if who else "Publisher not named")
     if citation.url and _SAFE_URL.match(citation.url):
         lines.append(f"[{markdown_safe(plain_title(citation.url))}]({citation.url})")
     if citation.section:
         lines.append(f"Section: {markdown_safe(plain_title(citation.section))}")
-    lines.append(f"`{markdown_safe(citation.source)}`")
     passage = markdown_safe(strip_references(body_of(citation.text) or citation.text))
     quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in passage.splitlines())
     return "  \n".join(lines) + "\n\n" + quoted
@@ -55,7 +65,7 @@ def source_body(citation: Citation, publisher: str = "") -> str:
 
 def source_message(citation: Citation) -> dict[str, Any]:
     """A collapsed chat message holding one citation."""
-    title = f"[{citation.n}] {plain_title(citation.title) or plain_title(citation.source)}"
+    title = f"[{citation.n}] {document_title(citation)}"
     return {
         "role": "assistant",
         "content": source_body(citation),

@@ -282,6 +282,7 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
             autoscroll=False,
             sanitize_html=True,
             feedback_options=("Like", "Dislike"),
+            buttons=["copy", "copy_all"],  # no "share": it does nothing for a patient
             group_consecutive_messages=True,
             elem_id="kapbot-chat",
             placeholder="Ask about ketamine-assisted psychotherapy, at-home ketamine, IV "
@@ -356,6 +357,18 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
                 return turns_value, "Sorry, your feedback could not be saved."
 
         chatbot.like(on_like, [turns], [turns, status], api_visibility="private")
+
+        def on_clear() -> tuple[Any, ...]:
+            # A new conversation: the bot's history goes with what is on the screen (the
+            # crisis banner, once shown, stays).
+            return ([], [], "", *suggestion_buttons(()))
+
+        chatbot.clear(
+            on_clear,
+            None,
+            [conversation, turns, status, lead, *suggested],
+            api_visibility="private",
+        )
 
         def on_comment(turns_value: list[dict[str, Any]], text: str) -> tuple[Any, str, str]:
             try:
