@@ -541,3 +541,89 @@ def test_two_tabs_never_share_a_conversation(browser, server) -> None:  # type: 
     assert json.loads(history) == []
     assert "What is Spravato?" not in second.inner_text("#kapbot-chat")
     context.close()
+
+
+def _serious(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's critical and serious WCAG violations on the page, as "rule: targets"."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']}: {[n['target'] for n in v['nodes']]}"
+        for v in found
+        if v["impact"] in {"critical", "serious"}
+    ]
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_chat_has_no_serious_accessibility_violations(browser, server, size) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    _open_chat(page, server)
+    page.wait_for_timeout(500)
+    assert _serious(page) == [], "empty chat"
+    assert page.locator("h1").count() == 1
+    _ask(page, "What is Spravato?")
+    toggle = page.locator("#kapbot-chat .thought-group > .title").first
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    page.wait_for_function(
+        "() => document.querySelector('#kapbot-chat .thought-group > .title')"
+        ".getAttribute('aria-expanded') === 'true'"
+    )
+    assert _serious(page) == [], "an answer with a source open"
+    _ask(page, "what's the weather supposed to be like tomorrow?")
+    assert _serious(page) == [], "a decline"
+    _ask(page, "i want to end my life tonight")
+    page.wait_for_timeout(800)
+    assert _serious(page) == [], "a crisis reply"
+    assert page.locator("#kapbot-status").get_attribute("role") == "status"
+    context.close()
+
+
+def test_the_chat_works_from_the_keyboard_alone(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+
+    def focused() -> str:
+        return str(
+            page.evaluate(
+                "() => { const e = document.activeElement;"
+                " return (e.closest('[id]') || e).id + ' ' + e.tagName + ' ' + e.className; }"
+            )
+        )
+
+    for _ in range(40):  # Tab from the top of the page to the question box
+        page.keyboard.press("Tab")
+        if focused().startswith("kapbot-input TEXTAREA"):
+            break
+    assert focused().startswith("kapbot-input TEXTAREA"), focused()
+    bots = page.locator('#kapbot-chat [data-testid="bot"]').count()
+    page.keyboard.type("What is Spravato?")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#kapbot-chat [data-testid=\"bot\"]').length > n",
+        arg=bots,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)
+    for _ in range(40):  # back up to the answer's first source and open it
+        page.keyboard.press("Shift+Tab")
+        if "title" in focused().split(" ", 2)[2]:
+            break
+    assert "title" in focused(), focused()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.getAttribute('aria-expanded') === 'true'")
+
+
+def test_the_admin_pages_have_no_serious_accessibility_violations(page, server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server["url"] + "admin/")
+    page.get_by_label("username").fill("admin")
+    page.get_by_label("password").fill(PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_selector("#admin-docs")
+    page.wait_for_timeout(1500)
+    assert _serious(page) == [], "Documents"
+    for tab in ("Upload", "Feedback", "Crisis replies", "Content gaps"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(800)
+        assert _serious(page) == [], tab

@@ -83,7 +83,13 @@ CSS = f"""
   background: var(--body-background-fill); padding: 0.4em 0; margin: 0;
   box-shadow: 0 -6px 8px -8px rgba(0, 0, 0, 0.3); }}
 #kapbot-input textarea {{ font-size: 16px; }}
+#kapbot-input textarea:focus-visible, #kapbot-comment textarea:focus-visible,
+#kapbot-chat .thought-group > .title:focus-visible {{ outline: 3px solid #0f766e;
+  outline-offset: 2px; }}
 #kapbot-send {{ min-width: 4.5em; flex-grow: 0; }}
+#kapbot-chat .thought-group > .title button {{ pointer-events: none; opacity: 1 !important; }}
+#kapbot-examples .label, #kapbot-examples .label * {{ color: #0f766e !important; }}
+#kapbot-title h1 {{ font-size: 1.5em; margin: 0.2em 0; }}
 .kapbot-suggestion {{ white-space: normal; text-align: left; height: auto; }}
 """
 
@@ -91,7 +97,7 @@ CSS = f"""
 # On the patient page: the page scrolls each new reply to its start, below the banner when
 # it is shown (not to its end, which hides the first lines: for a crisis reply, the
 # Lifeline); the banner that stays in view is a labelled region.
-PATIENT_JS = """
+PATIENT_JS = r"""
 () => {
   let shown = 0;
   const bannerBottom = () => {
@@ -103,7 +109,28 @@ PATIENT_JS = """
     // banner (when shown), or a little below the top of the screen.
     window.scrollBy(0, reply.getBoundingClientRect().top - Math.max(bannerBottom(), 0) - 12);
   };
+  // Each source toggle is one control: its title (a button) says whether it is open; the
+  // arrow inside it is decoration, out of the tab order and hidden from screen readers.
+  const toggles = () => {
+    document.querySelectorAll('#kapbot-chat .thought-group > .title').forEach((title) => {
+      const arrow = title.querySelector('button');
+      if (arrow && !arrow.disabled) {
+        arrow.disabled = true;
+        arrow.setAttribute('tabindex', '-1');
+        arrow.setAttribute('aria-hidden', 'true');
+      }
+      const turned = title.querySelector('.arrow');
+      const open = String(!!turned && !/rotate\(0deg\)/.test(turned.style.transform || 'rotate(0deg)'));
+      if (title.getAttribute('aria-expanded') !== open) title.setAttribute('aria-expanded', open);
+    });
+  };
   const watch = () => {
+    toggles();
+    const status = document.getElementById('kapbot-status');
+    if (status && !status.hasAttribute('role')) {
+      status.setAttribute('role', 'status');  // "Thank you for your feedback" is announced
+      status.setAttribute('aria-live', 'polite');
+    }
     const banner = document.getElementById('kapbot-crisis-banner');
     if (banner && !banner.hasAttribute('role')) {
       banner.setAttribute('role', 'region');
@@ -118,7 +145,20 @@ PATIENT_JS = """
       setTimeout(() => reveal(first), 1000);
     }
   };
-  new MutationObserver(watch).observe(document.body, {childList: true, subtree: true});
+  new MutationObserver(watch).observe(document.body, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ['style'],
+  });
+}
+"""
+
+
+# On the admin page: an empty table's "no data" box carries a label, so it gets a role.
+ADMIN_JS = """
+() => {
+  const fix = () => document.querySelectorAll('.empty[aria-label]:not([role])')
+    .forEach((e) => e.setAttribute('role', 'note'));
+  new MutationObserver(fix).observe(document.body, {childList: true, subtree: true});
+  fix();
 }
 """
 
@@ -273,7 +313,10 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
     """The patients' page."""
     demo = gr.Blocks(title="Questions about ketamine treatment")
     with demo:
-        gr.Markdown(f"## Questions about ketamine treatment at {settings.clinic_name}")
+        gr.Markdown(
+            f"# Questions about ketamine treatment at {settings.clinic_name}",
+            elem_id="kapbot-title",
+        )
         gr.Markdown(_notice(settings), elem_id="kapbot-notice")
         banner = gr.Markdown(CRISIS_BANNER, elem_id="kapbot-crisis-banner", visible=False)
         chatbot = gr.Chatbot(
@@ -318,7 +361,12 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
                 elem_id="kapbot-input",
             )
             send = gr.Button("Send", variant="primary", scale=1, min_width=0, elem_id="kapbot-send")
-        gr.Examples([[e] for e in EXAMPLES], inputs=[box], label="Example questions")
+        gr.Examples(
+            [[e] for e in EXAMPLES],
+            inputs=[box],
+            label="Example questions",
+            elem_id="kapbot-examples",
+        )
         with gr.Row():
             comment_box = gr.Textbox(
                 placeholder="Optional: tell us what was helpful or missing in the last answer",
@@ -616,7 +664,16 @@ def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = Non
     (which says how far ``fitting``, the background fitting of the model, has got)."""
     journal = Journal(settings.journal_db)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    theme = gr.themes.Soft(primary_hue="teal", neutral_hue="slate")
+    # Teal 700 under white text: 5.5:1, where the theme's teal 500 gives 2.5:1 (WCAG AA: 4.5).
+    theme = gr.themes.Soft(primary_hue="teal", neutral_hue="slate").set(
+        button_primary_background_fill="#0f766e",
+        button_primary_background_fill_hover="#115e59",
+        button_primary_text_color="#ffffff",
+        # Labels: teal 800 on the theme's teal 100 (the theme's teal 500 gives 2.2:1).
+        block_label_text_color="#115e59",
+        block_title_text_color="#115e59",
+        body_text_color_subdued="#475569",  # slate 600 (the theme's slate 400: 2.6:1)
+    )
     common: dict[str, Any] = {
         "show_error": False,
         "ssr_mode": False,
@@ -626,6 +683,7 @@ def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = Non
         "css": CSS,
     }
     patient: dict[str, Any] = {**common, "js": PATIENT_JS}
+    admin_page: dict[str, Any] = {**common, "js": ADMIN_JS}
     if settings.admin_password:
         password = settings.admin_password
         app = gr.mount_gradio_app(
@@ -634,7 +692,7 @@ def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = Non
             path="/admin",
             auth=lambda user, given: user == ADMIN_USER and given == password,
             auth_message="kapbot admin: user <b>admin</b> and the password from KAPBOT_ADMIN_PASSWORD.",
-            **common,
+            **admin_page,
         )
     else:
 
