@@ -627,3 +627,21 @@ def test_the_admin_pages_have_no_serious_accessibility_violations(page, server) 
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(800)
         assert _serious(page) == [], tab
+
+
+def test_identifiers_typed_into_the_chat_are_never_stored(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    assert "automated assistant" in page.inner_text("#kapbot-notice")
+    _ask(page, "i'm jo (jo.private@example.com), is ketamine addictive?")
+    page.get_by_role("button", name="Like", exact=True).last.click()
+    _thanked(page)
+    page.fill("#kapbot-comment textarea", "please call me on 555-867-5309")
+    page.click("#kapbot-comment-send")
+    page.wait_for_function(
+        "() => document.querySelector('#kapbot-status').innerText.includes('comment was saved')"
+    )
+    _ask(page, "born 04/12/1987, ssn 123-45-6789: what's the weather like tomorrow?")
+    stored = (server["home"] / "journal.sqlite").read_bytes().decode("utf-8", "replace")
+    for identifier in ("jo.private@example.com", "555-867-5309", "04/12/1987", "123-45-6789"):
+        assert identifier not in stored
+    assert "is ketamine addictive?" in stored and "the weather like tomorrow?" in stored

@@ -152,6 +152,21 @@ def remove(settings: Settings, sources: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option(
+    "--days", type=int, default=None, help="Keep this many days (default: KAPBOT_RETENTION_DAYS)."
+)
+@click.pass_obj
+@_friendly_errors
+def purge(settings: Settings, days: int | None) -> None:
+    """Delete journal rows (feedback, unanswered questions) older than the retention period."""
+    from kapbot.journal import Journal
+
+    journal = Journal(settings.journal_db, settings.retention_days)
+    kept = settings.retention_days if days is None else days
+    click.echo(f"Deleted {journal.purge(days)} journal rows older than {kept} days.")
+
+
 @main.command(name="settings")
 def settings_command() -> None:
     """Print every KAPBOT_* setting, its default and meaning (a Markdown table)."""

@@ -136,5 +136,6 @@ def export_feedback(journal: Journal, out: Path) -> int:
         if r.rating is not None or r.comment
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600, exist_ok=True)  # readable by its owner only
     out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return len(lines)

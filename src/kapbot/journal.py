@@ -14,14 +14,17 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from kapbot.redact import redact
 
 MIGRATIONS = (
     # 1: feedback and content gaps
@@ -104,9 +107,14 @@ def _now() -> str:
 class Journal:
     """Reads and writes the journal file; safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, retention_days: int = 30) -> None:
         self.path = path
+        self.retention_days = retention_days
+        self._purged_on = ""
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Readable by its owner only (SQLite gives its journal files the same mode).
+        path.touch(mode=0o600, exist_ok=True)
+        os.chmod(path, 0o600)
         self._lock = threading.Lock()
         with self._connect() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
@@ -125,8 +133,29 @@ class Journal:
             finally:
                 db.close()
 
+    def purge(self, days: int | None = None) -> int:
+        """Delete feedback and unanswered questions older than ``days`` (default: the
+        retention period); returns how many rows went. The per-day crisis counts hold
+        nothing of any message and are kept."""
+        days = self.retention_days if days is None else days
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).replace(microsecond=0).isoformat()
+        with self._connect() as db:
+            gone = db.execute("DELETE FROM feedback WHERE created <= ?", (cutoff,)).rowcount
+            gone += db.execute("DELETE FROM gaps WHERE created <= ?", (cutoff,)).rowcount
+        self._purged_on = _now()[:10]
+        return int(gone)
+
+    def _daily_purge(self) -> None:
+        if self._purged_on != _now()[:10]:
+            self.purge()
+
     def add_feedback(self, record: FeedbackRecord) -> int:
-        """Store a rating; returns its row id (to attach a comment later)."""
+        """Store a rating, identifiers redacted; returns its row id (to attach a comment
+        later)."""
+        self._daily_purge()
+        history = [
+            {**turn, "content": redact(str(turn.get("content", "")))} for turn in record.history
+        ]
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO feedback (created, rating, comment, question, history, answer, "
@@ -134,10 +163,10 @@ class Journal:
                 (
                     record.created or _now(),
                     record.rating,
-                    record.comment,
-                    record.question,
-                    json.dumps(list(record.history), ensure_ascii=False),
-                    record.answer,
+                    redact(record.comment),
+                    redact(record.question),
+                    json.dumps(history, ensure_ascii=False),
+                    redact(record.answer),
                     record.kind,
                     json.dumps(list(record.citations), ensure_ascii=False),
                 ),
@@ -152,7 +181,9 @@ class Journal:
             if rating is not None:
                 db.execute("UPDATE feedback SET rating = ? WHERE id = ?", (rating, row_id))
             if comment is not None:
-                db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, row_id))
+                db.execute(
+                    "UPDATE feedback SET comment = ? WHERE id = ?", (redact(comment), row_id)
+                )
 
     def feedback(self, limit: int = 1000) -> list[FeedbackRecord]:
         """Newest first."""
@@ -178,11 +209,12 @@ class Journal:
         ]
 
     def add_gap(self, question: str, query: str = "", similarity: float = 0.0) -> None:
-        """Record a question the materials did not cover."""
+        """Record a question the materials did not cover (identifiers redacted)."""
+        self._daily_purge()
         with self._connect() as db:
             db.execute(
                 "INSERT INTO gaps (created, question, query, similarity) VALUES (?, ?, ?, ?)",
-                (_now(), question, query, similarity),
+                (_now(), redact(question), redact(query), similarity),
             )
 
     def count_crisis_reply(self) -> None:

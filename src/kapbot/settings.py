@@ -119,6 +119,8 @@ class Settings:
         web_concurrency: Chat requests the web app works on at once.
         web_queue_size: Requests that may wait in the web app's queue; more are refused
             with a "busy" message instead of piling up.
+        retention_days: Days the journal keeps feedback and unanswered questions (with
+            identifiers already redacted); older rows are deleted at start, then daily.
         clinic_name: How replies and the web page name the clinic.
         clinic_phone: The clinic's phone number, shown where a patient needs a person
             (declines, quotes of another provider's practice); unset: not shown. kapbot
@@ -175,6 +177,7 @@ class Settings:
     admin_password: str | None = field(default=None, repr=False)
     web_concurrency: int = 4
     web_queue_size: int = 200
+    retention_days: int = 30
     clinic_name: str = "our clinic"
     clinic_phone: str | None = None
     clinic_email: str | None = None
@@ -203,6 +206,7 @@ class Settings:
             "max_message_chars",
             "web_concurrency",
             "web_queue_size",
+            "retention_days",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -339,6 +343,7 @@ _TYPES: dict[str, type] = {
     "admin_password": str,
     "web_concurrency": int,
     "web_queue_size": int,
+    "retention_days": int,
     "clinic_name": str,
     "clinic_phone": str,
     "clinic_email": str,

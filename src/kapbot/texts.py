@@ -63,7 +63,7 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "results_vary": frozenset(),
         "see_provider": frozenset(),
         "error": frozenset(),
-        "notice": frozenset({"clinic"}),
+        "notice": frozenset({"clinic", "days"}),
     },
     "attribution": {
         "third_party": frozenset({"publisher"}),

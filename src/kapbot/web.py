@@ -164,7 +164,9 @@ ADMIN_JS = """
 
 
 def _notice(settings: Settings) -> str:
-    return ReplyTexts.load().get("safety", "notice", clinic=settings.clinic_name)
+    return ReplyTexts.load().get(
+        "safety", "notice", clinic=settings.clinic_name, days=settings.retention_days
+    )
 
 
 CRISIS_BANNER = safety_text("banner")
@@ -662,7 +664,8 @@ DISABLED_ADMIN = (
 def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = None) -> FastAPI:
     """The FastAPI server with the patient chat at ``/`` and the admin page at ``/admin``
     (which says how far ``fitting``, the background fitting of the model, has got)."""
-    journal = Journal(settings.journal_db)
+    journal = Journal(settings.journal_db, settings.retention_days)
+    journal.purge()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     # Teal 700 under white text: 5.5:1, where the theme's teal 500 gives 2.5:1 (WCAG AA: 4.5).
     theme = gr.themes.Soft(primary_hue="teal", neutral_hue="slate").set(
