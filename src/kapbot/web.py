@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from gradio.events import api as gr_api
 
 from kapbot import content
@@ -38,6 +39,7 @@ from kapbot.errors import IndexUnavailableError, KapbotError
 from kapbot.ingest import Indexer
 from kapbot.inputs import encodable
 from kapbot.journal import FeedbackRecord, Journal
+from kapbot.login_guard import LoginGuard, same_secret
 from kapbot.records import Reply
 from kapbot.render import (
     CRISIS_CLASS,
@@ -661,6 +663,29 @@ DISABLED_ADMIN = (
 )
 
 
+def _guard_admin_login(app: FastAPI) -> None:
+    """Wrong admin passwords are logged and, after a few from one address, that address is
+    refused for a while (kapbot.login_guard)."""
+    guard = LoginGuard()
+
+    @app.middleware("http")
+    async def admin_login(request: Request, call_next: Any) -> Any:
+        if request.method != "POST" or request.url.path.rstrip("/") != "/admin/login":
+            return await call_next(request)
+        address = request.client.host if request.client else "unknown"
+        if guard.locked(address, time.monotonic()):
+            log.warning("admin login refused: %s is locked out after wrong passwords", address)
+            return JSONResponse({"detail": "Too many wrong passwords; try later."}, 429)
+        response = await call_next(request)
+        if response.status_code == 200:
+            guard.succeeded(address)
+        elif guard.failed(address, time.monotonic()):
+            log.warning("admin login: wrong passwords from %s; locked out for a while", address)
+        else:
+            log.warning("admin login: wrong password from %s", address)
+        return response
+
+
 def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = None) -> FastAPI:
     """The FastAPI server with the patient chat at ``/`` and the admin page at ``/admin``
     (which says how far ``fitting``, the background fitting of the model, has got)."""
@@ -687,19 +712,29 @@ def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = Non
     }
     patient: dict[str, Any] = {**common, "js": PATIENT_JS}
     admin_page: dict[str, Any] = {**common, "js": ADMIN_JS}
+
+    # No API schema (the API docs are off), and /admin answers as /admin/ does.
+    @app.get("/openapi.json", include_in_schema=False)
+    def no_schema() -> Response:
+        return Response(status_code=404)
+
+    @app.get("/admin", include_in_schema=False)
+    def admin_slash() -> RedirectResponse:
+        return RedirectResponse("/admin/")
+
     if settings.admin_password:
         password = settings.admin_password
+        _guard_admin_login(app)
         app = gr.mount_gradio_app(
             app,
             admin_app(Admin(bot, journal, settings, fitting)),
             path="/admin",
-            auth=lambda user, given: user == ADMIN_USER and given == password,
+            auth=lambda user, given: same_secret(user, ADMIN_USER) & same_secret(given, password),
             auth_message="kapbot admin: user <b>admin</b> and the password from KAPBOT_ADMIN_PASSWORD.",
             **admin_page,
         )
     else:
 
-        @app.get("/admin", response_class=HTMLResponse)
         @app.get("/admin/{rest:path}", response_class=HTMLResponse)
         def admin_disabled(rest: str = "") -> HTMLResponse:
             return HTMLResponse(DISABLED_ADMIN, status_code=404)
