@@ -77,6 +77,17 @@ _SEVERITY = {"none": 0, "concern": 1, "crisis": 2}
 # A question that asks about the writer's own feelings ("is it normal to want to ...").
 _ABOUT_ME = re.compile(r"(is it|its) (normal|ok|okay|bad|wrong|weird) (to|that i|if i)\b")
 
+# A yes/no question about what the treatment does ("but won't it bring up my trauma and make
+# everything worse?"): a worry about the treatment. When only the backstop hears a crisis in
+# it, it gets the Lifeline note and its answer, not the crisis reply.
+_ABOUT_TREATMENT = re.compile(
+    r"^(?:(?:but|and|so|ok|okay)\s+)?(?:will|wont|won't|would|wouldnt|wouldn't|could|couldnt|"
+    r"couldn't|can|does|doesnt|doesn't|is|isnt|isn't|might|may)\s+(?:it|this|that|ketamine|kap|"
+    r"spravato|esketamine|the\s+(?:treatment|therapy|medicine|medication|drug|infusions?|"
+    r"sessions?|dose|doses))\b",
+    re.IGNORECASE,
+)
+
 Vector = Sequence[float]
 
 
@@ -469,6 +480,10 @@ class CrisisCheck:
             return CrisisDecision("concern", "semantic+informational", self.exemplars[best], score)
         if _WH_QUESTION.match(text) and not _FIRST_PERSON.search(text):
             return CrisisDecision("concern", "semantic+question", self.exemplars[best], score)
+        if "?" in message and _ABOUT_TREATMENT.match(message.strip()):
+            return CrisisDecision(
+                "concern", "semantic+treatment question", self.exemplars[best], score
+            )
         return CrisisDecision("crisis", "semantic", self.exemplars[best], score)
 
 
