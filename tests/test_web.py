@@ -111,6 +111,14 @@ def _ask(page, question: str) -> str:  # type: ignore[no-untyped-def]
     return str(page.inner_text("#kapbot-chat"))
 
 
+def _admin_login(page, server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server["url"] + "admin/")
+    page.get_by_label("username").fill("admin")
+    page.get_by_label("password").fill(PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_selector("#admin-docs")
+
+
 def test_answer_with_sources_panel_and_followup(page, server) -> None:  # type: ignore[no-untyped-def]
     _open_chat(page, server)
     assert "not medical advice" in page.inner_text("#kapbot-notice")
@@ -240,11 +248,7 @@ def test_feedback_is_saved_to_sqlite(page, server) -> None:  # type: ignore[no-u
 
 
 def test_admin_login_upload_ask_remove(page, server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    page.goto(server["url"] + "admin/")
-    page.get_by_label("username").fill("admin")
-    page.get_by_label("password").fill(PASSWORD)
-    page.get_by_role("button", name="Login").click()
-    page.wait_for_selector("#admin-docs")
+    _admin_login(page, server)
     page.wait_for_function(
         "() => document.querySelector('#admin-docs').innerText.includes('visiting-notes')"
     )
@@ -293,11 +297,7 @@ def test_the_admin_page_counts_crisis_replies_per_day(page, server) -> None:  # 
     assert Client(server["url"], verbose=False).predict(secret, [], api_name="/ask")["kind"] == (
         "crisis"
     )
-    page.goto(server["url"] + "admin/")
-    page.get_by_label("username").fill("admin")
-    page.get_by_label("password").fill(PASSWORD)
-    page.get_by_role("button", name="Login").click()
-    page.wait_for_selector("#admin-docs")
+    _admin_login(page, server)
     page.get_by_role("tab", name="Crisis replies").click()
     today = datetime.now(UTC).date().isoformat()
     page.wait_for_function(
@@ -574,6 +574,9 @@ def test_the_chat_has_no_serious_accessibility_violations(browser, server, size)
     assert _serious(page) == [], "an answer with a source open"
     _ask(page, "what's the weather supposed to be like tomorrow?")
     assert _serious(page) == [], "a decline"
+    page.click("#kapbot-talk-to-a-person")
+    page.wait_for_selector("#kapbot-cb-send")
+    assert _serious(page) == [], "the call-back form"
     _ask(page, "i want to end my life tonight")
     page.wait_for_timeout(800)
     assert _serious(page) == [], "a crisis reply"
@@ -616,14 +619,10 @@ def test_the_chat_works_from_the_keyboard_alone(page, server) -> None:  # type: 
 
 
 def test_the_admin_pages_have_no_serious_accessibility_violations(page, server) -> None:  # type: ignore[no-untyped-def]
-    page.goto(server["url"] + "admin/")
-    page.get_by_label("username").fill("admin")
-    page.get_by_label("password").fill(PASSWORD)
-    page.get_by_role("button", name="Login").click()
-    page.wait_for_selector("#admin-docs")
+    _admin_login(page, server)
     page.wait_for_timeout(1500)
     assert _serious(page) == [], "Documents"
-    for tab in ("Upload", "Feedback", "Crisis replies", "Content gaps"):
+    for tab in ("Upload", "Feedback", "Call backs", "Crisis replies", "Content gaps"):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(800)
         assert _serious(page) == [], tab
@@ -645,3 +644,46 @@ def test_identifiers_typed_into_the_chat_are_never_stored(page, server) -> None:
     for identifier in ("jo.private@example.com", "555-867-5309", "04/12/1987", "123-45-6789"):
         assert identifier not in stored
     assert "is ketamine addictive?" in stored and "the weather like tomorrow?" in stored
+
+
+def test_a_decline_offers_a_person_who_calls_back(page, server) -> None:  # type: ignore[no-untyped-def]
+    _open_chat(page, server)
+    person = page.locator("#kapbot-talk-to-a-person")
+    assert not person.is_visible()
+    _ask(page, "what's the weather supposed to be like tomorrow?")
+    person.click()
+    form = page.locator("#kapbot-handoff")
+    page.locator("#kapbot-cb-name input, #kapbot-cb-name textarea").first.fill("Robin")
+    page.locator("#kapbot-cb-contact input, #kapbot-cb-contact textarea").first.fill(
+        "robin.callback@example.org"
+    )
+    page.click("#kapbot-cb-send")  # no consent yet
+    page.wait_for_function(
+        "() => document.querySelector('#kapbot-cb-status').innerText.includes('tick the box')"
+    )
+    form.get_by_label("The clinic may contact me about this request.").check()
+    page.click("#kapbot-cb-send")
+    page.wait_for_function(
+        "() => document.querySelector('#kapbot-cb-status').innerText.includes('Thank you, Robin')"
+    )
+    with sqlite3.connect(server["home"] / "journal.sqlite") as db:
+        rows = db.execute(
+            "SELECT id, name, contact, done FROM callbacks WHERE contact = ?",
+            ("robin.callback@example.org",),
+        ).fetchall()
+    ((row_id, name, _contact, done),) = rows
+    assert name == "Robin" and done is None
+    # The admin page's queue: the request, marked done there.
+    _admin_login(page, server)
+    page.get_by_role("tab", name="Call backs").click()
+    page.wait_for_function(
+        "() => document.querySelector('#admin-callbacks').innerText.includes('robin.callback')"
+    )
+    page.locator("#admin-cb-id input").fill(str(row_id))
+    page.click("#admin-cb-done")
+    page.wait_for_function(
+        "() => document.querySelector('#admin-cb-out').innerText.includes('marked done')"
+    )
+    with sqlite3.connect(server["home"] / "journal.sqlite") as db:
+        (done,) = db.execute("SELECT done FROM callbacks WHERE id = ?", (row_id,)).fetchone()
+    assert done

@@ -55,6 +55,17 @@ MIGRATIONS = (
         replies INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 3: requests for a person to call or write back (no conversation text)
+    """
+    CREATE TABLE callbacks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created TEXT NOT NULL,
+        name TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        best_time TEXT NOT NULL,
+        done TEXT                  -- when a person dealt with it; NULL: waiting
+    );
+    """,
 )
 
 
@@ -142,6 +153,7 @@ class Journal:
         with self._connect() as db:
             gone = db.execute("DELETE FROM feedback WHERE created <= ?", (cutoff,)).rowcount
             gone += db.execute("DELETE FROM gaps WHERE created <= ?", (cutoff,)).rowcount
+            gone += db.execute("DELETE FROM callbacks WHERE created <= ?", (cutoff,)).rowcount
         self._purged_on = _now()[:10]
         return int(gone)
 
@@ -216,6 +228,38 @@ class Journal:
                 "INSERT INTO gaps (created, question, query, similarity) VALUES (?, ?, ?, ?)",
                 (_now(), redact(question), redact(query), similarity),
             )
+
+    def add_callback(self, name: str, contact: str, best_time: str) -> tuple[int, str]:
+        """Queue a request for a person to call or write back; its id and time. The
+        contact details are the point of it, so they are kept as given (until done and
+        past the retention period)."""
+        self._daily_purge()
+        created = _now()
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO callbacks (created, name, contact, best_time) VALUES (?, ?, ?, ?)",
+                (created, name, contact, best_time),
+            )
+            return int(cursor.lastrowid or 0), created
+
+    def callbacks(self, limit: int = 500) -> list[tuple[int, str, str, str, str, str]]:
+        """Requests, waiting ones first, then newest first: (id, created, name, contact,
+        best time, done or "")."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, created, name, contact, best_time, coalesce(done, '') FROM callbacks "
+                "ORDER BY done IS NOT NULL, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5])) for r in rows]
+
+    def mark_callback_done(self, row_id: int) -> bool:
+        """Mark a request dealt with; whether there was such a waiting request."""
+        with self._connect() as db:
+            changed = db.execute(
+                "UPDATE callbacks SET done = ? WHERE id = ? AND done IS NULL", (_now(), row_id)
+            ).rowcount
+        return bool(changed)
 
     def count_crisis_reply(self) -> None:
         """Add one to today's count of crisis replies (nothing else is stored)."""

@@ -119,6 +119,9 @@ class Settings:
         web_concurrency: Chat requests the web app works on at once.
         web_queue_size: Requests that may wait in the web app's queue; more are refused
             with a "busy" message instead of piling up.
+        handoff_webhook: An http(s) address that each request for a person to call back
+            is also POSTed to as JSON (name, contact, best time); unset: the admin page's
+            queue only.
         retention_days: Days the journal keeps feedback and unanswered questions (with
             identifiers already redacted); older rows are deleted at start, then daily.
         clinic_name: How replies and the web page name the clinic.
@@ -178,6 +181,7 @@ class Settings:
     web_concurrency: int = 4
     web_queue_size: int = 200
     retention_days: int = 30
+    handoff_webhook: str | None = None
     clinic_name: str = "our clinic"
     clinic_phone: str | None = None
     clinic_email: str | None = None
@@ -344,6 +348,7 @@ _TYPES: dict[str, type] = {
     "web_concurrency": int,
     "web_queue_size": int,
     "retention_days": int,
+    "handoff_webhook": str,
     "clinic_name": str,
     "clinic_phone": str,
     "clinic_email": str,

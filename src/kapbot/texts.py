@@ -65,6 +65,12 @@ _REQUIRED: dict[str, dict[str, frozenset[str]]] = {
         "error": frozenset(),
         "notice": frozenset({"clinic", "days"}),
     },
+    "handoff": {
+        "intro": frozenset({"clinic"}),
+        "thanks": frozenset({"name", "clinic", "best_time"}),
+        "already": frozenset(),
+        "failed": frozenset(),
+    },
     "attribution": {
         "third_party": frozenset({"publisher"}),
         "third_party_on": frozenset({"publisher", "subject"}),

@@ -36,6 +36,7 @@ from kapbot.background import BackgroundFit
 from kapbot.bot import Bot
 from kapbot.crisis_reply import without_crisis
 from kapbot.errors import IndexUnavailableError, KapbotError
+from kapbot.handoff import BEST_TIMES, CallbackRequest, InvalidRequest, RateLimit, post_webhook
 from kapbot.ingest import Indexer
 from kapbot.inputs import encodable
 from kapbot.journal import FeedbackRecord, Journal
@@ -177,9 +178,10 @@ CRISIS_BANNER = safety_text("banner")
 class PatientChat:
     """The patient-facing handlers: plain Python over a Bot and a Journal."""
 
-    def __init__(self, bot: Bot, journal: Journal) -> None:
+    def __init__(self, bot: Bot, journal: Journal, handoff: Handoff | None = None) -> None:
         self.bot = bot
         self.journal = journal
+        self.handoff = handoff or Handoff(journal, Settings())
 
     def answer(self, question: str, history: list[dict[str, str]]) -> Reply:
         """Ask the bot; abstentions are recorded as content gaps (crisis messages never,
@@ -210,7 +212,7 @@ class PatientChat:
         # Nothing unencodable goes on (lone surrogates from a broken client).
         message = encodable(message) if isinstance(message, str) else ""
         chat = [*chat, user_message(message)]
-        yield ("", chat, conversation, turns, gr.update(), *suggestion_buttons(()))
+        yield ("", chat, conversation, turns, gr.update(), *suggestion_buttons(()), _person(False))
         try:
             reply = self.answer(message, conversation)
         except Exception:
@@ -222,6 +224,7 @@ class PatientChat:
                 turns,
                 gr.update(),
                 *suggestion_buttons(()),
+                _person(True),
             )
             return
         shown = reply_messages(reply)
@@ -249,7 +252,16 @@ class PatientChat:
                 },
             ]
         banner = gr.update(visible=True) if reply.kind == "crisis" else gr.update()
-        yield ("", chat, conversation, turns, banner, *suggestion_buttons(reply.suggestions))
+        declined = reply.kind == "abstain"
+        yield (
+            "",
+            chat,
+            conversation,
+            turns,
+            banner,
+            *suggestion_buttons(reply.suggestions),
+            _person(declined),
+        )
 
     def rate(
         self, turns: list[dict[str, Any]], index: int, liked: bool
@@ -288,6 +300,11 @@ class PatientChat:
         return turns, "", "Thank you, your comment was saved."
 
 
+def _person(shown: bool) -> Any:
+    """The "Talk to a person" button: offered with every decline (and after an error)."""
+    return gr.update(visible=shown)
+
+
 def suggestion_buttons(offered: tuple[str, ...] | list[str]) -> list[Any]:
     """Updates for the suggestions' lead-in and buttons: one button per suggestion, the
     rest hidden (the lead-in too, when there is none)."""
@@ -311,6 +328,47 @@ def _record(turn: dict[str, Any], rating: int | None, comment: str = "") -> Feed
         history=tuple(turn["history"]),
         citations=tuple(turn["citations"]),
     )
+
+
+class Handoff:
+    """Requests for a person to call or write back: checked, rate-limited per browser
+    session and per address, queued in the journal and posted to the clinic's webhook."""
+
+    def __init__(self, journal: Journal, settings: Settings) -> None:
+        self.journal = journal
+        self.settings = settings
+        self.per_session = RateLimit(limit=3, window=3600)
+        self.per_address = RateLimit(limit=10, window=3600)
+
+    def intro(self) -> str:
+        """What the form says first: the clinic's own ways to reach it, when set."""
+        texts = ReplyTexts.load()
+        lines = [texts.get("handoff", "intro", clinic=self.settings.clinic_name)]
+        if ReplyTexts.has_contact(self.settings):
+            lines.append(texts.contact(self.settings))
+        return "\n\n".join(lines)
+
+    def request(
+        self, name: str, contact: str, best_time: str, consent: bool, session: str, address: str
+    ) -> str:
+        """Queue one request; what to tell the patient."""
+        try:
+            wanted = CallbackRequest.checked(name, contact, best_time, consent)
+        except InvalidRequest as problem:
+            return str(problem)
+        now = time.monotonic()
+        if not (self.per_session.allow(session, now) and self.per_address.allow(address, now)):
+            return ReplyTexts.load().get("handoff", "already")
+        _id, created = self.journal.add_callback(wanted.name, wanted.contact, wanted.best_time)
+        if self.settings.handoff_webhook:
+            post_webhook(self.settings.handoff_webhook, wanted, created)
+        return ReplyTexts.load().get(
+            "handoff",
+            "thanks",
+            name=wanted.name,
+            clinic=self.settings.clinic_name,
+            best_time=wanted.best_time.lower(),
+        )
 
 
 def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
@@ -353,6 +411,13 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
                 )
                 for i in range(MAX_SUGGESTIONS)
             ]
+            person = gr.Button(
+                "Talk to a person",
+                visible=False,
+                size="sm",
+                variant="secondary",
+                elem_id="kapbot-talk-to-a-person",
+            )
         with gr.Row(elem_id="kapbot-composer"):
             box = gr.Textbox(
                 placeholder="Type your question…",
@@ -365,6 +430,23 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
                 elem_id="kapbot-input",
             )
             send = gr.Button("Send", variant="primary", scale=1, min_width=0, elem_id="kapbot-send")
+        with gr.Accordion("Talk to a person", open=False, elem_id="kapbot-handoff") as handoff:
+            gr.Markdown(chat.handoff.intro())
+            with gr.Row():
+                callback_name = gr.Textbox(
+                    label="First name", max_length=60, elem_id="kapbot-cb-name"
+                )
+                callback_contact = gr.Textbox(
+                    label="Phone or e-mail", max_length=80, elem_id="kapbot-cb-contact"
+                )
+            callback_time = gr.Dropdown(
+                list(BEST_TIMES), value=BEST_TIMES[0], label="Best time", elem_id="kapbot-cb-time"
+            )
+            callback_consent = gr.Checkbox(
+                label="The clinic may contact me about this request.", elem_id="kapbot-cb-consent"
+            )
+            callback_send = gr.Button("Ask for a call back", elem_id="kapbot-cb-send")
+            callback_status = gr.Markdown("", elem_id="kapbot-cb-status")
         gr.Examples(
             [[e] for e in EXAMPLES],
             inputs=[box],
@@ -382,7 +464,7 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
             comment_btn = gr.Button("Send comment", scale=1, elem_id="kapbot-comment-send")
         status = gr.Markdown("", elem_id="kapbot-status")
 
-        outputs = [box, chatbot, conversation, turns, banner, lead, *suggested]
+        outputs = [box, chatbot, conversation, turns, banner, lead, *suggested, person]
         for trigger in (box.submit, send.click):
             trigger(
                 chat.respond,
@@ -410,15 +492,34 @@ def patient_app(chat: PatientChat, settings: Settings) -> gr.Blocks:
 
         chatbot.like(on_like, [turns], [turns, status], api_visibility="private")
 
+        def on_callback(
+            name: str, contact: str, best: str, consent: bool, request: gr.Request
+        ) -> str:
+            session = getattr(request, "session_hash", None) or "unknown"
+            address = request.client.host if request and request.client else "unknown"
+            try:
+                return chat.handoff.request(name, contact, best, consent, session, address)
+            except Exception:
+                log.exception("could not queue a call-back request")
+                return ReplyTexts.load().get("handoff", "failed")
+
+        callback_send.click(
+            on_callback,
+            [callback_name, callback_contact, callback_time, callback_consent],
+            [callback_status],
+            api_visibility="private",
+        )
+        person.click(lambda: gr.update(open=True), None, [handoff], api_visibility="private")
+
         def on_clear() -> tuple[Any, ...]:
             # A new conversation: the bot's history goes with what is on the screen (the
             # crisis banner, once shown, stays).
-            return ([], [], "", *suggestion_buttons(()))
+            return ([], [], "", *suggestion_buttons(()), _person(False))
 
         chatbot.clear(
             on_clear,
             None,
-            [conversation, turns, status, lead, *suggested],
+            [conversation, turns, status, lead, *suggested, person],
             api_visibility="private",
         )
 
@@ -527,6 +628,16 @@ class Admin:
             for r in self.journal.feedback()
         ]
 
+    def callbacks(self) -> list[list[Any]]:
+        """Requests for a person to call or write back, waiting ones first."""
+        return [list(row) for row in self.journal.callbacks()]
+
+    def mark_done(self, row_id: float | None) -> str:
+        if row_id is None or not self.journal.mark_callback_done(int(row_id)):
+            return "No waiting request with that number."
+        log.info("admin: call-back request %d marked done", int(row_id))
+        return f"Request {int(row_id)} marked done."
+
     def crisis_days(self) -> list[list[Any]]:
         """Crisis replies per day (counts only)."""
         return [[day, n] for day, n in self.journal.crisis_days()]
@@ -609,6 +720,21 @@ def admin_app(admin: Admin) -> gr.Blocks:
             fb_refresh = gr.Button("Refresh")
             export_btn = gr.Button("Export feedback as evaluation cases")
             export_file = gr.File(label="Evaluation cases (JSON Lines)", interactive=False)
+        with gr.Tab("Call backs"):
+            gr.Markdown(
+                "Patients who asked for a person to call or write back (nothing of their "
+                "conversation is kept with it). Mark each one done once dealt with."
+            )
+            callbacks = gr.Dataframe(
+                headers=["number", "asked", "first name", "phone or e-mail", "best time", "done"],
+                interactive=False,
+                elem_id="admin-callbacks",
+            )
+            with gr.Row():
+                done_id = gr.Number(label="Request number", precision=0, elem_id="admin-cb-id")
+                done_btn = gr.Button("Mark done", elem_id="admin-cb-done")
+            done_out = gr.Markdown(elem_id="admin-cb-out")
+            callbacks_refresh = gr.Button("Refresh")
         with gr.Tab("Crisis replies"):
             gr.Markdown(
                 "How many times the crisis reply was shown each day (UTC). Only the count "
@@ -647,6 +773,12 @@ def admin_app(admin: Admin) -> gr.Blocks:
         demo.load(load_fb, None, [fb], **private)
         fb_refresh.click(load_fb, None, [fb], **private)
         export_btn.click(guarded(admin.export), None, [export_file], **private)
+        load_callbacks = guarded(admin.callbacks)
+        demo.load(load_callbacks, None, [callbacks], **private)
+        callbacks_refresh.click(load_callbacks, None, [callbacks], **private)
+        done_btn.click(guarded(admin.mark_done), [done_id], [done_out], **private).then(
+            load_callbacks, None, [callbacks], **private
+        )
         load_crisis = guarded(admin.crisis_days)
         demo.load(load_crisis, None, [crisis_days], **private)
         crisis_refresh.click(load_crisis, None, [crisis_days], **private)
@@ -740,7 +872,10 @@ def create_app(bot: Bot, settings: Settings, fitting: BackgroundFit | None = Non
             return HTMLResponse(DISABLED_ADMIN, status_code=404)
 
     mounted: FastAPI = gr.mount_gradio_app(
-        app, patient_app(PatientChat(bot, journal), settings), path="/", **patient
+        app,
+        patient_app(PatientChat(bot, journal, Handoff(journal, settings)), settings),
+        path="/",
+        **patient,
     )
     return mounted
 
