@@ -3,8 +3,10 @@
 One file under ``KAPBOT_HOME`` (``journal.sqlite``), with numbered migrations so older
 files are upgraded in place. Feedback rows keep the question, the answer and its
 citations as the patient saw them; content gaps keep questions that got "our materials
-don't cover that", so the content team sees what to write next. Crisis messages are never
-recorded here.
+don't cover that", so the content team sees what to write next; call-back requests keep
+what a person needs to call back. Identifiers in feedback and gaps are redacted
+(kapbot.redact), the file is readable by its owner only, rows older than the retention
+period are deleted. Crisis messages are never recorded here.
 
 Example:
     >>> journal = Journal(Path("/tmp/kb/journal.sqlite"))  # doctest: +SKIP
@@ -145,9 +147,9 @@ class Journal:
                 db.close()
 
     def purge(self, days: int | None = None) -> int:
-        """Delete feedback and unanswered questions older than ``days`` (default: the
-        retention period); returns how many rows went. The per-day crisis counts hold
-        nothing of any message and are kept."""
+        """Delete feedback, unanswered questions and call-back requests older than ``days``
+        (default: the retention period); returns how many rows went. The per-day crisis
+        counts hold nothing of any message and are kept."""
         days = self.retention_days if days is None else days
         cutoff = (datetime.now(UTC) - timedelta(days=days)).replace(microsecond=0).isoformat()
         with self._connect() as db:
@@ -231,8 +233,8 @@ class Journal:
 
     def add_callback(self, name: str, contact: str, best_time: str) -> tuple[int, str]:
         """Queue a request for a person to call or write back; its id and time. The
-        contact details are the point of it, so they are kept as given (until done and
-        past the retention period)."""
+        contact details are the point of it, so they are kept as given, until the retention
+        period has passed."""
         self._daily_purge()
         created = _now()
         with self._connect() as db:
