@@ -101,3 +101,10 @@ def test_a_document_without_title_or_publisher_is_named_in_words() -> None:
     assert source["metadata"]["title"] == "[1] Kap vs infusion only"
     assert source["content"].startswith("Publisher not named")
     assert ".md" not in source["content"] + source["metadata"]["title"]
+
+
+def test_a_documents_image_is_shown_as_its_description_never_fetched() -> None:
+    text = "## Room\nOur room. ![a calm room](https://example.invalid/room.png) ![](http://x.invalid/p.gif)"
+    body = source_body(_citation(text=text))
+    assert "example.invalid" not in body and "x.invalid" not in body and "![" not in body
+    assert "(image: a calm room)" in body

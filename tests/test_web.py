@@ -34,6 +34,8 @@ publisher: Test clinic
 Our quiet room has weighted blankets and eye masks for the hour after a session.
 <script>alert('from the document')</script>
 <img src=x onerror="alert('img in document')">
+
+![the quiet room](https://example.invalid/track.png)
 """
 UPLOAD_DOC = """---
 title: Parking and arrival
@@ -220,6 +222,9 @@ def test_no_script_runs_from_messages_or_documents(page, server) -> None:  # typ
     assert "<script>alert('from the document')</script>" in page.inner_text("#kapbot-chat")
     assert page.locator("#kapbot-chat script").count() == 0
     assert page.locator("#kapbot-chat img[src='x']").count() == 0
+    # A document's image is shown as its description: nothing is fetched from other sites.
+    assert page.locator("#kapbot-chat img[src*='example.invalid']").count() == 0
+    assert "(image: the quiet room)" in page.inner_text("#kapbot-chat")
     page.wait_for_timeout(500)
     assert page.dialogs == []
 

@@ -114,10 +114,19 @@ def _said_before(units: Sequence[Unit], said: str) -> bool:
     return sum(_norm(plain_unit(u.text)) in told for u in units) * 2 > len(units)
 
 
+# A Markdown image, inline (![alt](url "title")) or by reference (![alt][ref]).
+_IMAGE = re.compile(r"!\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])")
+
+
 def markdown_safe(text: str) -> str:
-    """Clinic text shown as Markdown: no HTML is rendered, and a bracketed number in the
-    text ("[12]") is escaped so it never reads as one of kapbot's citation markers."""
+    """Clinic text shown as Markdown: no HTML is rendered, an image is shown as its
+    description (a patient's browser never fetches a picture from another site), and a
+    bracketed number in the text ("[12]") is escaped so it never reads as one of kapbot's
+    citation markers."""
     text = text.replace("<", "&lt;").replace(">", "&gt;")
+    text = _IMAGE.sub(
+        lambda m: f"(image: {m.group(1).strip()})" if m.group(1).strip() else "", text
+    )
     return MARKER.sub(lambda m: f"\\[{m.group(1)}\\]", text)
 
 
