@@ -159,7 +159,8 @@ def remove(settings: Settings, sources: tuple[str, ...]) -> None:
 @click.pass_obj
 @_friendly_errors
 def purge(settings: Settings, days: int | None) -> None:
-    """Delete journal rows (feedback, unanswered questions) older than the retention period."""
+    """Delete journal rows (feedback, unanswered questions, call-back requests) older than the
+    retention period."""
     from kapbot.journal import Journal
 
     journal = Journal(settings.journal_db, settings.retention_days)
