@@ -233,9 +233,7 @@ def test_feedback_is_saved_to_sqlite(page, server) -> None:  # type: ignore[no-u
     _open_chat(page, server)
     _ask(page, "What are common side effects of ketamine?")
     page.get_by_role("button", name="Dislike", exact=True).last.click()
-    page.wait_for_function(
-        "() => document.querySelector('#kapbot-status').innerText.includes('Thank you')"
-    )
+    _thanked(page)
     page.fill("#kapbot-comment textarea", "I wanted to know how long they last")
     page.click("#kapbot-comment-send")
     page.wait_for_function(

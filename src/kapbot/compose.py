@@ -765,9 +765,9 @@ class ExtractiveComposer:
             parts.append(second)
         paragraphs: list[str] = []
         other_practice = False
+        first_passage = parts[0][1]
         for n, (quote, passage) in enumerate(parts, start=1):
             intro, own = self._introduce(quote, passage, asked)
-            first_passage = parts[0][1]
             if (
                 n > 1
                 and intro

@@ -75,6 +75,11 @@ class RateLimit:
             self._seen[key] = [*recent, now]
             return True
 
+    def forget(self, key: str) -> None:
+        """``key`` starts afresh."""
+        with self._lock:
+            self._seen.pop(key, None)
+
 
 def post_webhook(url: str, request: CallbackRequest, created: str, timeout: float = 5.0) -> bool:
     """POST the request as JSON to the clinic's webhook; whether it was accepted (2xx).

@@ -6,7 +6,8 @@ its count. The clock is passed in, so the rule is tested without waiting.
 
 Example:
     >>> guard = LoginGuard(limit=2, window=60, lockout=300)
-    >>> guard.failed("10.0.0.1", now=0.0); guard.failed("10.0.0.1", now=1.0)
+    >>> guard.failed("10.0.0.1", now=0.0), guard.failed("10.0.0.1", now=1.0)
+    (False, True)
     >>> guard.locked("10.0.0.1", now=2.0), guard.locked("10.0.0.1", now=302.0)
     (True, False)
 """
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import hmac
 import threading
-from dataclasses import dataclass, field
+
+from kapbot.handoff import RateLimit
 
 
 def same_secret(given: str, expected: str) -> bool:
@@ -23,16 +25,16 @@ def same_secret(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-@dataclass
 class LoginGuard:
-    """Failures per address, and until when each address is locked out."""
+    """Failures per address (a sliding window, as for call-back requests), and until when
+    each address is locked out."""
 
-    limit: int = 5
-    window: float = 300.0
-    lockout: float = 900.0
-    _failures: dict[str, list[float]] = field(default_factory=dict)
-    _until: dict[str, float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, limit: int = 5, window: float = 300.0, lockout: float = 900.0) -> None:
+        self.lockout = lockout
+        # The limit-th failure within the window is the one the window refuses.
+        self._failures = RateLimit(limit=limit - 1, window=window)
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def locked(self, address: str, now: float) -> bool:
         """Whether ``address`` is refused at ``now``."""
@@ -41,18 +43,15 @@ class LoginGuard:
 
     def failed(self, address: str, now: float) -> bool:
         """Count a wrong password; returns whether this one locks the address out."""
-        with self._lock:
-            recent = [t for t in self._failures.get(address, []) if now - t < self.window]
-            recent.append(now)
-            self._failures[address] = recent
-            if len(recent) >= self.limit:
-                self._until[address] = now + self.lockout
-                self._failures[address] = []
-                return True
+        if self._failures.allow(address, now):
             return False
+        self._failures.forget(address)
+        with self._lock:
+            self._until[address] = now + self.lockout
+        return True
 
     def succeeded(self, address: str) -> None:
         """A right password: the address starts afresh."""
+        self._failures.forget(address)
         with self._lock:
-            self._failures.pop(address, None)
             self._until.pop(address, None)
