@@ -35,17 +35,29 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session")
+def packaged_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged model's ONNX export, made once per machine (kept beside the fitted
+    models of :func:`fitted_model_cache`) or once per session when that cache is off."""
+    from kapbot.embeddings import ensure_exported
+
+    cache = fitted_model_cache()
+    return ensure_exported(cache if cache is not None else tmp_path_factory.mktemp("models"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, packaged_export: Path
 ) -> Path:
     """State never leaks into the project's .kapbot/ or between tests.
 
     Indexes are built with the packaged model alone (``KAPBOT_ADAPT=0``): fitting a
     model takes minutes. The product's default, a fitted passage model, is built once
-    per session by ``fitted_home_template`` for the tests of it and the eval gate.
+    per session by ``fitted_home_template`` for the tests of it and the eval gate. The
+    packaged model's ONNX export is linked in, not exported for each home.
     """
     home = tmp_path_factory.mktemp("kapbot-home")
+    link_packaged(home, packaged_export)
     monkeypatch.setenv("KAPBOT_HOME", str(home))
     monkeypatch.setenv("KAPBOT_ADAPT", "0")
     monkeypatch.delenv("KAPBOT_CHROMA_URL", raising=False)
@@ -79,11 +91,11 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embeddings():  # type: ignore[no-untyped-def]
+def embeddings(packaged_export: Path):  # type: ignore[no-untyped-def]
     """The real embedding model, loaded once per test session."""
     from kapbot.embeddings import load_embeddings
 
-    return load_embeddings()
+    return load_embeddings(models_dir=packaged_export.parent)
 
 
 @pytest.fixture
@@ -98,6 +110,30 @@ def indexer(settings, embeddings) -> Iterator[object]:  # type: ignore[no-untype
     from kapbot.ingest import Indexer
 
     yield Indexer.open(settings, embeddings=embeddings)
+
+
+def link_packaged(home: Path, export: Path) -> None:
+    """Give a new home folder the packaged model's export (a link to the session's)."""
+    (home / "models").mkdir(parents=True, exist_ok=True)
+    (home / "models" / export.name).symlink_to(export, target_is_directory=True)
+
+
+def copy_home(template: Path, home: Path) -> None:
+    """A private copy of a home folder. Model files, which are never changed in place, are
+    hard links, and the link to the packaged model's export stays a link: a copy takes
+    no time or space for them."""
+    shutil.copytree(
+        template, home, symlinks=True, ignore=shutil.ignore_patterns("models"), dirs_exist_ok=True
+    )
+    if (template / "models").is_dir():
+        (home / "models").mkdir(parents=True, exist_ok=True)
+        for entry in (template / "models").iterdir():
+            target = home / "models" / entry.name
+            if entry.is_symlink():
+                if not target.is_symlink():
+                    target.symlink_to(entry.readlink(), target_is_directory=True)
+            elif entry.is_dir():
+                shutil.copytree(entry, target, copy_function=os.link, dirs_exist_ok=True)
 
 
 def run_kapbot(*args: str, env: dict[str, str] | None = None, timeout: float = 600, **kw):  # type: ignore[no-untyped-def]
@@ -141,7 +177,9 @@ def stop_process(proc) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ignore[no-untyped-def]
+def built_home_template(
+    tmp_path_factory: pytest.TempPathFactory, embeddings, packaged_export: Path
+):  # type: ignore[no-untyped-def]
     """A home folder with the bundled corpus already indexed (built once per session)."""
     from kapbot.ingest import Indexer
     from kapbot.settings import Settings
@@ -149,6 +187,7 @@ def built_home_template(tmp_path_factory: pytest.TempPathFactory, embeddings):  
     base = tmp_path_factory.mktemp("template")
     shutil.copytree(CORPUS, base / "corpus")
     home = base / "home"
+    link_packaged(home, packaged_export)
     # adapt=False here: a session fixture is set up before the autouse KAPBOT_ADAPT=0.
     settings = Settings.from_env(home=home, corpus_dir=base / "corpus", adapt=False)
     report = Indexer.open(settings, embeddings=embeddings).ingest()
@@ -161,7 +200,8 @@ def fitted_model_cache() -> Path | None:
 
     A fitted model's name already hashes its training pairs (the documents); the folder
     above it hashes what else decides the weights: the fitting code and the versions of
-    torch, transformers and sentence-transformers. So a cached model is used only where
+    torch, transformers and sentence-transformers (and of the ONNX export beside each
+    model: onnx and onnxruntime). So a cached model is used only where
     the same code would fit the same one; any change there fits anew. On a new machine
     the first session fits (about 5 minutes). ``KAPBOT_TEST_MODEL_CACHE=off`` always fits.
     """
@@ -171,20 +211,24 @@ def fitted_model_cache() -> Path | None:
     from importlib.metadata import version
 
     digest = hashlib.sha256()
-    for name in ("adaptation.py", "embeddings.py"):
+    for name in ("adaptation.py", "fitting.py"):
         digest.update((ROOT / "src" / "kapbot" / name).read_bytes())
-    for package in ("torch", "transformers", "sentence-transformers"):
+    for package in ("torch", "transformers", "sentence-transformers", "onnx", "onnxruntime"):
         digest.update(f"{package}=={version(package)}".encode())
     root = Path(setting) if setting else Path.home() / ".cache" / "kapbot-tests" / "fitted"
     return root / digest.hexdigest()[:16]
 
 
 def _keep_fitted_models(models: Path, cache: Path) -> None:
-    """Copy each fitted model in ``models`` that ``cache`` lacks into it, whole or not at all."""
+    """Copy each fitted model in ``models`` that ``cache`` lacks (or holds without its ONNX
+    export) into it, whole or not at all."""
+    from kapbot.embeddings import EXPORT_FILE
+
     for folder in models.glob("fitted-*"):
         target = cache / folder.name
-        if target.exists():
+        if (target / EXPORT_FILE).exists() or not (folder / EXPORT_FILE).exists():
             continue
+        shutil.rmtree(target, ignore_errors=True)
         partial = cache / f".{folder.name}.{os.getpid()}"
         try:
             shutil.copytree(folder, partial)
@@ -205,7 +249,12 @@ def _start_fitted_build(base: Path) -> None:
     home = base / "home"
     cache = fitted_model_cache()
     if cache is not None and cache.is_dir():
-        shutil.copytree(cache, home / "models", dirs_exist_ok=True)
+        for folder in cache.iterdir():
+            if folder.name.startswith("packaged-"):
+                (home / "models").mkdir(parents=True, exist_ok=True)
+                (home / "models" / folder.name).symlink_to(folder)
+            elif folder.is_dir() and not folder.name.startswith("."):
+                shutil.copytree(folder, home / "models" / folder.name)
     env = {k: v for k, v in os.environ.items() if k != "KAPBOT_CHROMA_URL"}
     env.update(KAPBOT_HOME=str(home), KAPBOT_CORPUS_DIR=str(base / "corpus"), KAPBOT_ADAPT="1")
     with (base / "build.log").open("w") as log:
@@ -259,7 +308,7 @@ def built_indexer(settings, embeddings, built_home_template: Path):  # type: ign
     """An Indexer over a copy of the indexed corpus (cheaper than ingesting again)."""
     from kapbot.ingest import Indexer
 
-    shutil.copytree(built_home_template, settings.home, dirs_exist_ok=True)
+    copy_home(built_home_template, settings.home)
     return Indexer.open(settings, embeddings=embeddings)
 
 

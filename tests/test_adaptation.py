@@ -21,7 +21,7 @@ from kapbot.adaptation import (
     training_pairs,
 )
 from kapbot.settings import Settings
-from tests.conftest import CORPUS, run_kapbot
+from tests.conftest import CORPUS, copy_home, run_kapbot
 
 LONG = "This sentence is long enough to be a training query on its own."
 
@@ -137,7 +137,7 @@ def test_a_bad_adapt_setting_says_what_is_wrong() -> None:
 def fitted(fitted_home_template: Path, tmp_path: Path) -> Settings:
     """Settings of a private copy of the fitted index and of the corpus."""
     home = tmp_path / "home"
-    shutil.copytree(fitted_home_template, home)
+    copy_home(fitted_home_template, home)
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     return Settings.from_env(home=home, corpus_dir=corpus, adapt=True)
@@ -284,7 +284,8 @@ def test_a_missing_model_folder_is_a_clear_error(fitted: Settings, embeddings) -
     from kapbot.errors import IndexUnavailableError
 
     settings = fitted
-    shutil.rmtree(settings.models_dir)
+    for folder in settings.models_dir.glob("fitted-*"):
+        shutil.rmtree(folder)
     with pytest.raises(IndexUnavailableError, match="kapbot ingest --rebuild"):
         Bot(settings, embeddings=embeddings)
     env = {"KAPBOT_HOME": str(settings.home), "KAPBOT_CORPUS_DIR": str(settings.corpus_dir)}
@@ -379,8 +380,9 @@ def test_a_tiny_first_build_keeps_the_packaged_model(tmp_path: Path, embeddings)
 
 
 @pytest.mark.integration
-def test_fitting_writes_a_complete_loadable_model(tmp_path: Path) -> None:
-    from kapbot.embeddings import HEAD_FILE, QueryEncoder, fit_model, load_embeddings
+def test_fitting_writes_a_complete_loadable_model(tmp_path: Path, packaged_export: Path) -> None:
+    from kapbot.embeddings import HEAD_FILE, QueryEncoder, load_embeddings
+    from kapbot.fitting import fit_model
 
     steps = [
         [
@@ -390,6 +392,8 @@ def test_fitting_writes_a_complete_loadable_model(tmp_path: Path) -> None:
     ] * 2
     seen: list[int] = []
     folder = tmp_path / "models" / "fitted-test"
+    folder.parent.mkdir()
+    (folder.parent / packaged_export.name).symlink_to(packaged_export)
     fit_model(steps, folder, progress=seen.append)
     assert seen == [4, 4, 4, 4]  # two passage-model steps, then two query-head steps
     assert (folder / "modules.json").is_file() and (folder / HEAD_FILE).is_file()

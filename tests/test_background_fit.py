@@ -15,7 +15,7 @@ import pytest
 from kapbot.adaptation import STOCK
 from kapbot.background import DONE, FAILED, FITTING, IDLE, BackgroundFit
 from kapbot.settings import Settings
-from tests.conftest import CORPUS, KAPBOT, stop_process, wait_for_http
+from tests.conftest import CORPUS, KAPBOT, link_packaged, stop_process, wait_for_http
 
 SWITCHED = "the chat now searches with the fitted model"
 QUESTION, ANSWER = "what is ketamine-assisted psychotherapy?", "therap"
@@ -100,14 +100,19 @@ def test_serve_on_an_empty_home_answers_first_and_switches_to_the_fitted_model(
     text = log_path.read_text()
     assert "Traceback" not in text
     assert text.index("in the background") < text.index("is serving") < text.index(SWITCHED)
-    models = [p.name for p in (home / "models").iterdir()]
-    assert len(models) == 1 and models[0].startswith("fitted-")
+    # The packaged model was exported at first use, the fitted one after fitting.
+    models = sorted(p.name for p in (home / "models").iterdir())
+    assert len(models) == 2 and models[1].startswith("packaged-"), models
+    assert models[0].startswith("fitted-") and (home / "models" / models[0] / "onnx.json").is_file()
+    assert text.count("Exporting the embedding model") == 2
     # The index names the fitted model: the next server starts with it, fitting nothing.
     assert _model_label(Settings.from_env(home=home, corpus_dir=corpus)) == models[0]
 
 
 @pytest.mark.integration
-def test_ingest_fit_later_builds_with_the_packaged_model(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_fit_later_builds_with_the_packaged_model(
+    tmp_path: Path, embeddings, packaged_export: Path
+) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
     from kapbot.cli import main
@@ -116,6 +121,7 @@ def test_ingest_fit_later_builds_with_the_packaged_model(tmp_path: Path, embeddi
     corpus.mkdir()
     small = CORPUS / "kap-vs-infusion-only-therapy.md"
     shutil.copy(small, corpus / small.name)
+    link_packaged(tmp_path / "home", packaged_export)
     env = {
         "KAPBOT_HOME": str(tmp_path / "home"),
         "KAPBOT_CORPUS_DIR": str(corpus),
@@ -124,5 +130,5 @@ def test_ingest_fit_later_builds_with_the_packaged_model(tmp_path: Path, embeddi
     result = CliRunner().invoke(main, ["ingest", "--fit-later"], env=env)
     assert result.exit_code == 0, result.output
     assert "1 added" in result.output and "Fitting" not in result.output
-    assert not (tmp_path / "home" / "models").exists()
+    assert not list((tmp_path / "home" / "models").glob("fitted-*"))
     assert _model_label(Settings.from_env(home=tmp_path / "home", corpus_dir=corpus)) == STOCK

@@ -14,7 +14,7 @@ from kapbot.exact import ExactIndex
 from kapbot.ingest import Indexer
 from kapbot.retrieval import HybridRetriever
 from kapbot.settings import Settings
-from tests.conftest import CORPUS, benchmark_module
+from tests.conftest import CORPUS, benchmark_module, copy_home
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def home_with_other_services(
     """The bundled corpus plus filler FAQ pages about other services and a parking page."""
     base = tmp_path_factory.mktemp("scope")
     shutil.copytree(CORPUS, base / "corpus")
-    shutil.copytree(built_home_template, base / "home")
+    copy_home(built_home_template, base / "home")
     filler = benchmark_module("filler")
     filler.write_documents(filler.generate_documents(60, seed=0), base / "corpus")
     (base / "corpus" / "getting-here.md").write_text(PARKING, encoding="utf-8")

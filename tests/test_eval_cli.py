@@ -7,7 +7,6 @@ the module; the other tests re-check its results file instead of running again.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kapbot.evaluation import load_cases, results_from_dicts, summarize
-from tests.conftest import ARTIFACTS, ROOT, run_kapbot
+from tests.conftest import ARTIFACTS, ROOT, copy_home, run_kapbot
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +40,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory, fitted_home_template: Pat
     # The gate is measured on the default product: passages embedded by a fitted model.
     base = tmp_path_factory.mktemp("eval")
     home = base / "home"
-    shutil.copytree(fitted_home_template, home)
+    copy_home(fitted_home_template, home)
     env = {"KAPBOT_HOME": str(home)}
     report, json_out = base / "report", base / "results.json"
     proc = run_kapbot("eval", "--report", str(report), "--json-out", str(json_out), env=env)

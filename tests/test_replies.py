@@ -18,7 +18,7 @@ from kapbot.reply_quality import (
     reference_markers,
 )
 from kapbot.settings import Settings
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, copy_home
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ EVERYDAY = [
 def product(fitted_home_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The index as the product builds it (passages embedded by the fitted model)."""
     base = tmp_path_factory.mktemp("replies")
-    shutil.copytree(fitted_home_template, base / "home")
+    copy_home(fitted_home_template, base / "home")
     shutil.copytree(CORPUS, base / "corpus")
     return Settings.from_env(home=base / "home", corpus_dir=base / "corpus", adapt=True)
 

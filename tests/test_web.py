@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ARTIFACTS, CORPUS, KAPBOT, stop_process, wait_for_http
+from tests.conftest import ARTIFACTS, CORPUS, KAPBOT, copy_home, stop_process, wait_for_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -67,7 +67,7 @@ def server(
     shutil.copytree(CORPUS, corpus)
     (corpus / "visiting-notes.md").write_text(SCRIPT_DOC, encoding="utf-8")
     home = base / "home"
-    shutil.copytree(built_home_template, home)
+    copy_home(built_home_template, home)
     settings = Settings.from_env(home=home, corpus_dir=corpus)
     assert Indexer.open(settings, embeddings=embeddings).ingest().added == [
         "corpus/visiting-notes.md"

@@ -187,7 +187,7 @@ class FitPlan:
     @property
     def size(self) -> int:
         """Pairs the fitting goes through: every step twice, once for the passage model
-        and once for the query head (see :func:`kapbot.embeddings.fit_model`)."""
+        and once for the query head (see :func:`kapbot.fitting.fit_model`)."""
         return 2 * sum(len(step) for step in self.steps)
 
 

@@ -130,7 +130,9 @@ class Bot:
         from kapbot.llm import load_chat_model
 
         self.settings = settings or Settings.from_env()
-        self.embeddings = embeddings or load_embeddings(self.settings.embed_batch_size)
+        self.embeddings = embeddings or load_embeddings(
+            self.settings.embed_batch_size, models_dir=self.settings.models_dir
+        )
         self.store = ChunkStore.open(
             self.settings, self.embeddings, DeferredEmbeddings(lambda: self.passages)
         )
@@ -148,6 +150,8 @@ class Bot:
             embed=self.embeddings.embed_documents, cache_dir=self.settings.home / "cache"
         )
         self.crisis.warm_up()
+        # The model's first pass loads its session: here, not on a patient's first message.
+        self.queries.encode(["Is ketamine-assisted psychotherapy right for me?"])
         self.assurance = AssuranceCheck.load(
             embed=self.embeddings.embed_documents, cache_dir=self.settings.home / "cache"
         )

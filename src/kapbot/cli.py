@@ -168,6 +168,19 @@ def purge(settings: Settings, days: int | None) -> None:
     click.echo(f"Deleted {journal.purge(days)} journal rows older than {kept} days.")
 
 
+@main.command(name="export-models")
+@click.pass_obj
+@_friendly_errors
+def export_models(settings: Settings) -> None:
+    """Export the embedding models to ONNX again: the packaged one and every model fitted in
+    KAPBOT_HOME/models (for a damaged or missing export; answering runs the exports)."""
+    from kapbot.embeddings import export_models as export
+
+    labels = sorted(p.name for p in settings.models_dir.glob("fitted-*") if p.is_dir())
+    for folder in export(settings.models_dir, labels):
+        click.echo(f"Exported {folder}")
+
+
 @main.command(name="settings")
 def settings_command() -> None:
     """Print every KAPBOT_* setting, its default and meaning (a Markdown table)."""

@@ -19,3 +19,15 @@ class IndexUnavailableError(KapbotError):
 
 class IndexEmptyError(KapbotError):
     """The index has no documents, so there is nothing to answer from."""
+
+
+class ModelFileError(KapbotError):
+    """A file of the embedding model is missing or damaged; the message names it and the
+    command that writes it again."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(
+            f"The embedding model file {path} {problem}. "
+            "Run `kapbot export-models` to export the models again."
+        )
+        self.path = path

@@ -213,7 +213,9 @@ class Indexer:
         opened: list[Indexer] = []
 
         def packaged() -> Embeddings:
-            return embeddings or load_embeddings(settings.embed_batch_size)
+            return embeddings or load_embeddings(
+                settings.embed_batch_size, models_dir=settings.models_dir
+            )
 
         def passages() -> Embeddings:
             label = opened[0].store.model_label()
@@ -498,13 +500,15 @@ class Indexer:
                 f"Embedding model: {plan.name} (already fitted to these documents)."
             )
             return plan.name
-        from kapbot.embeddings import fit_model
+        from kapbot.embeddings import ensure_exported
+        from kapbot.fitting import fit_model
 
         self.progress.start(plan.size, "Fitting the model to the documents", unit="pair")
         try:
             fit_model(plan.steps, folder, progress=self.progress.advance)
         finally:
             self.progress.close()
+        ensure_exported(self.settings.models_dir, folder)
         report.notices.append(
             f"Embedding model: {plan.name}, fitted to these documents "
             f"({plan.pairs} pairs, {len(plan.steps)} steps)."

@@ -148,7 +148,7 @@ class KeywordIndex:
         if n <= 0:
             return []
         rows, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
-            [tokens], k=n, show_progress=False, n_threads=1, weight_mask=mask
+            [tokens], k=n, show_progress=False, n_threads=0, weight_mask=mask
         )
         return [
             (self.docs[int(i)], float(s))
