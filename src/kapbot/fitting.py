@@ -232,7 +232,7 @@ def export_onnx(folder: Path, target: Path, probes: Sequence[str]) -> Export:
                     hidden = hidden[0] if isinstance(hidden, tuple) else hidden
                 return hidden
 
-        with torch.no_grad():
+        with torch.no_grad():  # sample states to trace with: only their shape matters
             states = Encoder().eval()(*inputs)[1]
         _export(
             Head().eval(),
