@@ -251,8 +251,7 @@ def _start_fitted_build(base: Path) -> None:
     if cache is not None and cache.is_dir():
         for folder in cache.iterdir():
             if folder.name.startswith("packaged-"):
-                (home / "models").mkdir(parents=True, exist_ok=True)
-                (home / "models" / folder.name).symlink_to(folder)
+                link_packaged(home, folder)
             elif folder.is_dir() and not folder.name.startswith("."):
                 shutil.copytree(folder, home / "models" / folder.name)
     env = {k: v for k, v in os.environ.items() if k != "KAPBOT_CHROMA_URL"}

@@ -140,27 +140,30 @@ class OnnxModel:
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         """Normalised vectors of ``texts``, one row each, in order."""
-        self.load()
-        out = np.zeros((len(texts), 0), dtype=np.float32)
-        for rows in self._batches(texts):
-            last, _tap, mask = self._forward([texts[i] for i in rows])
-            pooled = _pool(last, mask)
-            if out.shape[1] == 0:
-                out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
-            out[rows] = pooled
-        return out
+        return self._embed(texts, None)[0]
 
     def embed_with_head(self, texts: Sequence[str], head: OnnxHead) -> tuple[Matrix, Matrix]:
         """The model's vectors of ``texts`` and the head's (one pass through the encoder;
         the head reads the states entering its top layers)."""
+        own, searched = self._embed(texts, head)
+        return own, searched
+
+    def _embed(self, texts: Sequence[str], head: OnnxHead | None) -> tuple[Matrix, Matrix | None]:
         self.load()
-        own = np.zeros((len(texts), 0), dtype=np.float32)
-        searched = own
+        own: Matrix = None
+        searched: Matrix = None
         for rows in self._batches(texts):
             last, tap, mask = self._forward([texts[i] for i in rows])
-            mine, theirs = _pool(last, mask), _pool(head.run(tap, mask), mask)
-            if own.shape[1] == 0:
+            mine = _pool(last, mask)
+            if own is None:
                 own = np.zeros((len(texts), mine.shape[1]), dtype=np.float32)
-                searched = np.zeros((len(texts), theirs.shape[1]), dtype=np.float32)
-            own[rows], searched[rows] = mine, theirs
+            own[rows] = mine
+            if head is not None:
+                theirs = _pool(head.run(tap, mask), mask)
+                if searched is None:
+                    searched = np.zeros((len(texts), theirs.shape[1]), dtype=np.float32)
+                searched[rows] = theirs
+        if own is None:  # no texts
+            own = np.zeros((0, 0), dtype=np.float32)
+            searched = own if head is not None else None
         return own, searched
